@@ -20,8 +20,7 @@ export interface GraphJob {
 
 /** What a buildset was started for: every job (timer, manual) or a set of changed files. */
 export type Selection =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'files'; readonly files: readonly string[] };
+  { readonly kind: 'all' } | { readonly kind: 'files'; readonly files: readonly string[] };
 
 export const JOB_STATES = [
   'WAITING',
