@@ -1,0 +1,5 @@
+import type { Bench } from './bench.js';
+import { layoutBench } from './layout.bench.js';
+
+/** Every benchmark, in the order `npm run bench` runs them. */
+export const benches: readonly Bench[] = [layoutBench];

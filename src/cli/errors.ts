@@ -1,0 +1,23 @@
+import { DrawbridgeError } from '../errors.js';
+
+/** A command-line flag or argument is missing or malformed. */
+export class CliUsageError extends DrawbridgeError {
+  readonly code = 'DRAWBRIDGE_ERR_CLI_USAGE';
+  constructor(
+    message: string,
+    readonly option?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A file named on the command line (e.g. --durations) cannot be read or parsed. */
+export class CliInputFileError extends DrawbridgeError {
+  readonly code = 'DRAWBRIDGE_ERR_CLI_INPUT_FILE';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
