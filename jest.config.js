@@ -17,4 +17,7 @@ export default {
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   testTimeout: 60_000,
+  // One ZooKeeper per run, shared by test files through per-file chroots.
+  globalSetup: '<rootDir>/test/support/zk-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/zk-global-teardown.ts',
 };

@@ -5,7 +5,8 @@
  * chroot. Data is always a Buffer; recipes take a codec for anything richer.
  */
 
-export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
+export type CreateMode =
+  'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
 
 /**
  * connecting → connected ⇄ suspended → lost → connected (on a new session) → closed.
@@ -35,7 +36,12 @@ export interface WatchEvent {
 export type Watcher = (event: WatchEvent) => void;
 
 export type TxOp =
-  | { readonly op: 'create'; readonly path: string; readonly data?: Buffer; readonly mode?: CreateMode }
+  | {
+      readonly op: 'create';
+      readonly path: string;
+      readonly data?: Buffer;
+      readonly mode?: CreateMode;
+    }
   | { readonly op: 'set'; readonly path: string; readonly data: Buffer; readonly version?: number }
   | { readonly op: 'delete'; readonly path: string; readonly version?: number }
   | { readonly op: 'check'; readonly path: string; readonly version: number };

@@ -44,7 +44,11 @@ export class ZkNotEmptyError extends ZkError {
 export class ZkConnectionLossError extends ZkError {
   readonly code = 'DRAWBRIDGE_ERR_ZK_CONNECTION_LOSS';
   constructor(path?: string, options?: { cause?: unknown }) {
-    super(`connection to ZooKeeper lost${path ? ` during an operation on ${path}` : ''}`, path, options);
+    super(
+      `connection to ZooKeeper lost${path ? ` during an operation on ${path}` : ''}`,
+      path,
+      options,
+    );
   }
 }
 
@@ -59,7 +63,11 @@ export class ZkSessionLostError extends ZkError {
 export class ZkNoAuthError extends ZkError {
   readonly code = 'DRAWBRIDGE_ERR_ZK_NO_AUTH';
   constructor(path?: string, options?: { cause?: unknown }) {
-    super(`not authorised for znode ${path ?? '(unknown)'}: check zookeeper.auth in the config`, path, options);
+    super(
+      `not authorised for znode ${path ?? '(unknown)'}: check zookeeper.auth in the config`,
+      path,
+      options,
+    );
   }
 }
 
@@ -79,5 +87,39 @@ export class ZkUnexpectedError extends ZkError {
     options?: { cause?: unknown },
   ) {
     super(`ZooKeeper error ${zkCode}${path ? ` on ${path}` : ''}`, path, options);
+  }
+}
+
+/** A znode path that ZooKeeper (or Drawbridge's tree) would not accept. */
+export class ZkInvalidPathError extends ZkError {
+  readonly code = 'DRAWBRIDGE_ERR_ZK_INVALID_PATH';
+  constructor(path: string) {
+    super(
+      `invalid znode path ${JSON.stringify(path)}: absolute, no empty, '.' or '..' segments, no trailing '/'`,
+      path,
+    );
+  }
+}
+
+/** A name given to paths.ts (job, pipeline, component ...) cannot be a path segment. */
+export class ZkInvalidNameError extends ZkError {
+  readonly code = 'DRAWBRIDGE_ERR_ZK_INVALID_NAME';
+  constructor(
+    readonly kind: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`invalid ${kind} name ${JSON.stringify(value)} for a znode: ${reason}`);
+  }
+}
+
+/** A lock (or leadership) held under a session that is gone, or whose node vanished. */
+export class ZkLockLostError extends ZkError {
+  readonly code = 'DRAWBRIDGE_ERR_ZK_LOCK_LOST';
+  constructor(
+    lockPath: string,
+    readonly reason: string,
+  ) {
+    super(`lock ${lockPath} lost: ${reason}`, lockPath);
   }
 }
