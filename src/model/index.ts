@@ -1,2 +1,3 @@
 export * from './build.js';
+export * from './buildset.js';
 export * from './codecs.js';
