@@ -1,0 +1,117 @@
+/**
+ * One build's log file, `<logRoot>/<buildsetId>/<job>-<attempt>.log`, written
+ * line by line as output arrives. Readers (the live log server) learn of new
+ * bytes through `onChange` and read them from the file: `size` only counts
+ * bytes whose write has completed, so whatever it promises is on disk.
+ */
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toError } from '../errors.js';
+import { ExecutorLogNameError } from './errors.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function checkName(kind: string, value: string): string {
+  if (!NAME.test(value) || value.includes('..')) throw new ExecutorLogNameError(kind, value);
+  return value;
+}
+
+/** The log file of one attempt; throws ExecutorLogNameError for a name that is not a plain file name. */
+export function buildLogPath(
+  logRoot: string,
+  buildsetId: string,
+  job: string,
+  attempt: number,
+): string {
+  if (!Number.isInteger(attempt) || attempt < 1)
+    throw new ExecutorLogNameError('attempt', String(attempt));
+  return join(
+    logRoot,
+    checkName('buildset id', buildsetId),
+    `${checkName('job', job)}-${attempt}.log`,
+  );
+}
+
+export class BuildLog {
+  #size = 0;
+  #ended = false;
+  #pending: Buffer[] = [];
+  #writing: Promise<void> = Promise.resolve();
+  #error: Error | undefined;
+  readonly #listeners = new Set<() => void>();
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  /** Creates the directory and opens the file for appending (a re-run attempt adds to it). */
+  static async open(path: string): Promise<BuildLog> {
+    await mkdir(join(path, '..'), { recursive: true });
+    const fh = await open(path, 'a', 0o640);
+    const { size } = await fh.stat();
+    const log = new BuildLog(path, fh);
+    log.#size = size;
+    return log;
+  }
+
+  /** Bytes on disk so far. */
+  get size(): number {
+    return this.#size;
+  }
+  /** True once the build ended and every line is on disk. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+  /** The first write error, if any: the build goes on, its log is incomplete. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Queues one line; lines that arrive during a write go out together in the next. */
+  line(text: string): void {
+    if (this.#ended) return;
+    this.#pending.push(Buffer.from(`${text}\n`, 'utf8'));
+    if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#flush());
+  }
+
+  /** Called (without arguments) when bytes were added or the log ended. Returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Writes what is queued, closes the file and tells readers. Idempotent. */
+  async end(): Promise<void> {
+    if (this.#ended) return;
+    await this.#writing;
+    await this.#flush();
+    this.#ended = true;
+    await this.fh.close().catch(() => undefined);
+    this.#notify();
+    this.#listeners.clear();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const chunk = Buffer.concat(this.#pending);
+    this.#pending = [];
+    try {
+      await this.fh.write(chunk);
+      this.#size += chunk.length;
+    } catch (e) {
+      this.#error ??= toError(e);
+    }
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // a reader's trouble is the reader's
+      }
+    }
+  }
+}
