@@ -14,7 +14,7 @@ import {
 } from './quote.js';
 import { RUN_NO_WORKSPACE, RUN_SCRIPT, RUN_WRONG_COMMIT } from './scripts.js';
 
-export type BuildResult = 'SUCCESS' | 'FAILURE' | 'TIMED_OUT' | 'CANCELLED';
+export type PlaybookResult = 'SUCCESS' | 'FAILURE' | 'TIMED_OUT' | 'CANCELED';
 export type OutputStream = 'stdout' | 'stderr';
 
 export interface PlaybookRun {
@@ -39,7 +39,7 @@ export interface PlaybookRun {
 }
 
 export interface PlaybookOutcome {
-  result: BuildResult;
+  result: PlaybookResult;
   exitCode: number | null;
   /** The playbook's process group on the bastion (for the log); null if it never started. */
   pgid: number | null;
@@ -218,7 +218,7 @@ function outcomeOf(
   pgid: number | null,
   startedAt: number | null,
 ): PlaybookOutcome {
-  const result = signal.reason instanceof BastionTimeoutError ? 'TIMED_OUT' : 'CANCELLED';
+  const result = signal.reason instanceof BastionTimeoutError ? 'TIMED_OUT' : 'CANCELED';
   return { result, exitCode, pgid, startedAt, endedAt: Date.now() };
 }
 

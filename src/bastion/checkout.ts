@@ -59,7 +59,7 @@ export class Workspaces {
   readonly root: string;
   readonly #keep: number;
   readonly #graceMs: number;
-  readonly #memo = new Map<string, Promise<CheckoutResult>>();
+  readonly #memo = new Map<string, SharedCheckout>();
 
   constructor(
     private readonly conn: BastionConnection,
@@ -86,8 +86,8 @@ export class Workspaces {
    * Puts `sha` into the buildset's workspace, verified, exactly once: concurrent
    * calls in this process share one remote call, and the bastion-side lock
    * settles races between executors. A failure is not remembered, so a later
-   * call tries again. The first caller's signal governs the shared call; if it
-   * aborts, the others see the failure and may call again.
+   * call tries again. Each caller's signal aborts only its own wait; the shared
+   * call is aborted when every caller waiting on it has given up.
    */
   checkout(
     buildset: string,
@@ -102,14 +102,21 @@ export class Workspaces {
     } catch (e) {
       return Promise.reject(toError(e));
     }
-    let pending = this.#memo.get(key);
-    if (!pending) {
-      pending = this.#checkout(buildset, sha, source, signal);
-      this.#memo.set(key, pending);
-      pending.catch(() => this.#memo.delete(key));
+    if (signal?.aborted) return Promise.reject(abortedCheckout(buildset, sha, signal));
+    let shared = this.#memo.get(key);
+    // A call every caller abandoned is on its way out: start afresh.
+    if (!shared || shared.controller.signal.aborted) {
+      const controller = new AbortController();
+      const promise = this.#checkout(buildset, sha, source, controller.signal);
+      shared = { promise, controller, waiters: 0 };
+      this.#memo.set(key, shared);
+      const entry = shared;
+      promise.catch(() => {
+        if (this.#memo.get(key) === entry) this.#memo.delete(key);
+      });
       if (this.#memo.size > MEMO_LIMIT) this.#memo.delete(this.#memo.keys().next().value ?? key);
     }
-    return pending;
+    return waitShared(shared, buildset, sha, signal);
   }
 
   /** Removes all but the `keep` newest workspaces, skipping those in use; returns the removed ids. */
@@ -242,4 +249,48 @@ async function withBundle<T>(
 
 function removedIn(stdout: string): string[] {
   return [...stdout.matchAll(/^drawbridge-prune: removed (\S+)$/gm)].map((m) => m[1] ?? '');
+}
+
+interface SharedCheckout {
+  readonly promise: Promise<CheckoutResult>;
+  readonly controller: AbortController;
+  /** Callers still waiting; the last one to abort aborts the remote call. */
+  waiters: number;
+}
+
+function abortedCheckout(buildset: string, sha: string, signal: AbortSignal): BastionCheckoutError {
+  return new BastionCheckoutError(buildset, sha, `aborted: ${String(signal.reason)}`);
+}
+
+function waitShared(
+  shared: SharedCheckout,
+  buildset: string,
+  sha: string,
+  signal: AbortSignal | undefined,
+): Promise<CheckoutResult> {
+  shared.waiters += 1;
+  return new Promise<CheckoutResult>((resolve, reject) => {
+    const leave = (): void => {
+      shared.waiters -= 1;
+      signal?.removeEventListener('abort', onAbort);
+    };
+    function onAbort(): void {
+      leave();
+      if (shared.waiters === 0) shared.controller.abort(signal?.reason);
+      reject(abortedCheckout(buildset, sha, signal as AbortSignal));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    shared.promise.then(
+      (value) => {
+        if (signal?.aborted) return; // onAbort already answered this caller
+        leave();
+        resolve(value);
+      },
+      (e: unknown) => {
+        if (signal?.aborted) return;
+        leave();
+        reject(toError(e));
+      },
+    );
+  });
 }

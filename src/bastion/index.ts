@@ -1,7 +1,7 @@
 export { AnsibleRunner } from './ansible.js';
 export type {
   AnsibleRunnerOptions,
-  BuildResult,
+  PlaybookResult,
   OutputStream,
   PlaybookOutcome,
   PlaybookRun,

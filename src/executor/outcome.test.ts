@@ -45,7 +45,7 @@ describe('build outcomes', () => {
   });
 
   it('tell a cancel (not retried) from an executor stop (retried)', () => {
-    const stopped = run({ result: 'CANCELLED', exitCode: null });
+    const stopped = run({ result: 'CANCELED', exitCode: null });
     const cancel = new BuildAbortedError('cancel', 'cancel requested');
     const stop = new BuildAbortedError('stop', 'executor stopping');
     expect(playbookOutcome(stopped, cancel, null, null)).toMatchObject({

@@ -53,7 +53,7 @@ export function playbookOutcome(
         result: 'TIMED_OUT',
         reason: timeoutMs === null ? 'timed out' : `timed out after ${timeoutMs} ms`,
       };
-    case 'CANCELLED':
+    case 'CANCELED':
       if (abortReason instanceof BuildAbortedError)
         return abortedOutcome(abortReason, run.exitCode, ctx);
       return { ...base, result: 'CANCELED', reason: 'canceled' };

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   type AnsibleRunner,
-  BastionCheckoutError,
   type BastionConnection,
   type CommitSource,
   type Workspaces,
@@ -123,20 +122,13 @@ export class BuildRunner {
     return playbookOutcome(run, signal.reason, log.path, request.timeoutMs);
   }
 
-  /**
-   * Another build's aborted call may be shared with ours (Workspaces runs one
-   * call per buildset in a process): then try once more with our own signal.
-   */
-  async #ensureWorkspace(request: BuildRequest, signal: AbortSignal) {
-    const call = () =>
-      this.deps.workspaces.checkout(request.buildsetId, request.commit, this.deps.source, signal);
-    try {
-      return await call();
-    } catch (e) {
-      if (signal.aborted || !(e instanceof BastionCheckoutError) || !e.reason.startsWith('aborted'))
-        throw e;
-      return call();
-    }
+  #ensureWorkspace(request: BuildRequest, signal: AbortSignal) {
+    return this.deps.workspaces.checkout(
+      request.buildsetId,
+      request.commit,
+      this.deps.source,
+      signal,
+    );
   }
 
   /** A missing playbook is the job's mistake, not a failed run: say so clearly. */

@@ -143,7 +143,7 @@ describe('ansible runner', () => {
     expect(groupMembers(outcome.pgid!)).toEqual([]);
   });
 
-  it('cancels mid-run: CANCELLED, the group killed', async () => {
+  it('cancels mid-run: CANCELED, the group killed', async () => {
     const pidFile = join(dir, 'cancel.pid');
     const ac = new AbortController();
     const running = build('cancel', 'playbooks/sleep.yml', {
@@ -153,7 +153,7 @@ describe('ansible runner', () => {
     await waitFor('the playbook to start its sleep', () => existsSync(pidFile), 20_000);
     ac.abort(new Error('dequeued by operator'));
     const outcome = await running;
-    expect(outcome.result).toBe('CANCELLED');
+    expect(outcome.result).toBe('CANCELED');
     expect(isAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
     expect(groupMembers(outcome.pgid!)).toEqual([]);
   });

@@ -101,6 +101,31 @@ describe('checkout step', () => {
     expect(head(join(root, 'bs-race'))).toBe(sha);
   });
 
+  it("one caller's abort does not fail another caller's shared checkout", async () => {
+    const sha = await repo.commit({ 'shared.txt': 'two callers' });
+    const w = ws();
+    const first = new AbortController();
+    const a = w.checkout('bs-shared', sha, { kind: 'fetch', url: repo.url }, first.signal);
+    const b = w.checkout('bs-shared', sha, { kind: 'fetch', url: repo.url });
+    first.abort(new Error('job canceled'));
+    await expect(a).rejects.toBeInstanceOf(BastionCheckoutError);
+    const result = await b;
+    expect(head(result.path)).toBe(sha);
+  });
+
+  it('aborts the shared remote call once every caller has given up, then can start again', async () => {
+    const sha = await repo.commit({ 'abandoned.txt': 'nobody waits' });
+    const w = ws();
+    const callers = [new AbortController(), new AbortController()];
+    const waits = callers.map((c) =>
+      w.checkout('bs-abandoned', sha, { kind: 'fetch', url: repo.url }, c.signal),
+    );
+    for (const c of callers) c.abort(new Error('canceled'));
+    for (const wait of waits) await expect(wait).rejects.toBeInstanceOf(BastionCheckoutError);
+    const again = await w.checkout('bs-abandoned', sha, { kind: 'fetch', url: repo.url });
+    expect(head(again.path)).toBe(sha);
+  });
+
   it('pushes the commit as a bundle when the bastion cannot reach the git server', async () => {
     const sha = await repo.commit({
       'playbooks/pushed.yml': '- hosts: localhost\n  gather_facts: false\n  tasks: []\n',
