@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildRequestCodec } from './codecs.js';
 import { compareRequests, type BuildRequest } from './build.js';
+import { managementEventCodec, triggerEventCodec } from './events.js';
 
 const request = (over: Partial<BuildRequest> = {}): BuildRequest => ({
   id: 'r1',
@@ -49,5 +50,29 @@ describe('build request records', () => {
       request({ id: 'e', createdAt: 2 }),
     ];
     expect(list.sort(compareRequests).map((r) => r.id)).toEqual(['d', 'e', 'a', 'b', 'c']);
+  });
+});
+
+describe('event records', () => {
+  it('decode a ref update and refuse a short sha, naming the field', () => {
+    const event = {
+      type: 'ref-updated',
+      id: 'poll-refs/heads/master-' + 'b'.repeat(40),
+      ref: 'refs/heads/master',
+      oldCommit: null,
+      newCommit: 'b'.repeat(40),
+      changedFiles: ['playbooks/base.yaml'],
+      source: 'poll',
+      detail: 'seen by the poller',
+      receivedAt: 1,
+    };
+    expect(triggerEventCodec.decode(Buffer.from(JSON.stringify(event)))).toEqual(event);
+    const bad = Buffer.from(JSON.stringify({ ...event, newCommit: 'abc' }));
+    expect(() => triggerEventCodec.decode(bad)).toThrow(/newCommit/);
+  });
+
+  it('refuse a management event of an unknown type', () => {
+    const bad = { type: 'reboot', id: 'x', pipeline: 'deploy', requestedBy: 'a', requestedAt: 1 };
+    expect(() => managementEventCodec.decode(Buffer.from(JSON.stringify(bad)))).toThrow();
   });
 });
