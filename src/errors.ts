@@ -31,6 +31,9 @@ export class IllegalStateError extends DrawbridgeError {
 /** Normalises anything thrown into an Error; never lose a non-Error throw. */
 export function toError(e: unknown): Error {
   if (e instanceof Error) return e;
+  // Errors made in another realm (a vm context such as jest's, a worker)
+  // fail instanceof but are real errors: keep their message and stack.
+  if (Object.prototype.toString.call(e) === '[object Error]') return e as Error;
   if (typeof e === 'string') return new Error(e);
   try {
     return new Error(JSON.stringify(e));

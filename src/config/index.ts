@@ -34,3 +34,4 @@ export function pipelineJobs(layout: Layout, pipeline: string): readonly Resolve
   if (jobs === undefined) throw new UnknownPipelineError(pipeline, [...layout.pipelines.keys()]);
   return jobs;
 }
+export * from './daemon-config.js';

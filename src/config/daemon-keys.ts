@@ -1,0 +1,54 @@
+/**
+ * Every key the daemon config knows, per mapping. Anything else is an error
+ * with a suggestion; a test checks that docs/daemon-config.md names them all.
+ */
+export const DAEMON_KEYS = {
+  '': [
+    'zookeeper',
+    'layout',
+    'repository',
+    'bastion',
+    'executor',
+    'scheduler',
+    'web',
+    'state',
+    'log',
+  ],
+  zookeeper: ['hosts', 'root', 'sessionTimeout', 'connectTimeout', 'auth'],
+  'zookeeper.auth': ['user', 'password'],
+  layout: ['paths', 'fromRepository', 'playbookDir', 'project'],
+  repository: ['url', 'branch', 'pollInterval', 'localPath'],
+  bastion: [
+    'host',
+    'port',
+    'user',
+    'privateKey',
+    'hostKey',
+    'workspaceRoot',
+    'sessionLimit',
+    'keepWorkspaces',
+    'commitSource',
+    'keepalive',
+  ],
+  executor: ['slots', 'logRoot', 'logStream', 'killGrace'],
+  scheduler: ['timers', 'statusInterval'],
+  web: ['listen', 'publicUrl', 'readProtected', 'tokens', 'jwt'],
+  'web.tokens[]': ['name', 'hash', 'role'],
+  'web.jwt': ['issuer', 'audience', 'hs256Secret', 'rs256PublicKey'],
+  state: ['dir'],
+  log: ['level', 'format'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Sections without which no process can start; the others have defaults throughout. */
+export const REQUIRED_SECTIONS: Readonly<Record<string, string>> = {
+  zookeeper: 'hosts',
+  layout: 'paths',
+  repository: 'url',
+  bastion: 'host, user, privateKey, hostKey',
+};
+
+/**
+ * sshd channels the bastion connection keeps for itself (the SFTP session and
+ * the control channel that kills builds), so builds get `sessionLimit - 2`.
+ */
+export const BASTION_RESERVED_CHANNELS = 2;
