@@ -165,6 +165,14 @@ export class ZkPaths {
   timerSlot(pipeline: string, slot: string): string {
     return `${this.timerSlots(pipeline)}/${segment('timer slot', slot)}`;
   }
+  /** Git pollers' documents, one per watched ref. */
+  triggerRefs(): string {
+    return `${this.root}/triggers/refs`;
+  }
+  /** The last head reported for one ref; `key` is the ref in segment form (see triggers/names.ts). */
+  triggerRef(key: string): string {
+    return `${this.triggerRefs()}/${segment('ref', key)}`;
+  }
   elections(): string {
     return `${this.root}/election`;
   }
@@ -194,6 +202,7 @@ export class ZkPaths {
       this.buildLocks(),
       this.semaphores(),
       this.timers(),
+      this.triggerRefs(),
       this.elections(),
       `${this.root}/admin`,
       `${this.root}/locks`,
