@@ -27,15 +27,30 @@ export default tseslint.config(
     files: ['src/graph/**/*.ts', 'src/cron/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['node:*', 'fs', 'path', 'child_process'], message: 'graph/cron are pure: no I/O' },
+        {
+          group: ['node:*', 'fs', 'path', 'child_process'],
+          message: 'graph/cron are pure: no I/O',
+        },
         // The shared error base is the one import they may take.
-        { group: ['../*', '!../errors.js'], message: 'graph/cron import nothing from other modules' },
+        {
+          group: ['../*', '!../errors.js'],
+          message: 'graph/cron import nothing from other modules',
+        },
       ]),
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'pure: pass `now` in' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'pure: pass `now` in' },
-        { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'pure: pass a seed in' },
+        {
+          selector: "MemberExpression[object.name='Date'][property.name='now']",
+          message: 'pure: pass `now` in',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'pure: pass `now` in',
+        },
+        {
+          selector: "MemberExpression[object.name='Math'][property.name='random']",
+          message: 'pure: pass a seed in',
+        },
       ],
     },
   },
@@ -44,7 +59,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         {
-          group: ['../graph/*', '../config/*', '../model/*', '../scheduler/*', '../executor/*', '../web/*'],
+          group: [
+            '../graph/*',
+            '../config/*',
+            '../model/*',
+            '../scheduler/*',
+            '../executor/*',
+            '../web/*',
+          ],
           message: 'zk is generic: recipes take a codec and know nothing of jobs',
         },
       ]),
@@ -54,7 +76,10 @@ export default tseslint.config(
     files: ['src/web/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['../scheduler/*', '../executor/*'], message: 'web talks to schedulers only through ZooKeeper' },
+        {
+          group: ['../scheduler/*', '../executor/*'],
+          message: 'web talks to schedulers only through ZooKeeper',
+        },
       ]),
     },
   },
