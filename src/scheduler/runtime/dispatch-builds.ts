@@ -1,0 +1,106 @@
+/**
+ * Starting buildsets and dispatching jobs, the I/O half: the manager says
+ * which buildsets start, the core which jobs are ready; this takes each
+ * job's semaphores all or nothing before marking it dispatched.
+ *
+ * Semaphore holders are named by the request id (the core's rule) and owned
+ * by the buildset's record, not by this scheduler's session: a build keeps
+ * its slot across scheduler restarts, and a holder left behind by a crash
+ * between acquiring and writing is either re-taken under the same id on the
+ * next pass or goes stale when the buildset record is deleted.
+ */
+import type { Logger } from 'pino';
+import type { Layout, PipelineManager } from '../../config/index.js';
+import type { BuildRequest } from '../../model/index.js';
+import type { ZkClient } from '../../zk/client.js';
+import { ZkNoNodeError } from '../../zk/errors.js';
+import type { ZkPaths } from '../../zk/paths.js';
+import { tryAcquireAll, type SemaphoreSpec } from '../../zk/semaphore.js';
+import { applyInput, dispatchable, markDispatched, startable } from '../index.js';
+import type { PassDraft } from './draft.js';
+import { checkoutRequestId, jobRequestId } from './ids.js';
+
+export interface DispatchContext {
+  readonly zk: ZkClient;
+  readonly paths: ZkPaths;
+  readonly layout: Layout;
+  readonly manager: PipelineManager;
+  readonly pipeline: string;
+  readonly now: number;
+  readonly log: Logger;
+}
+
+/** Starts every buildset the manager allows now. */
+export function startBuildsets(d: PassDraft, ctx: DispatchContext): void {
+  for (const id of startable(d.state, ctx.manager, d.records)) {
+    const bs = d.records.get(id);
+    if (bs === undefined) continue;
+    d.take(bs, applyInput(bs, { type: 'start', requestId: checkoutRequestId(id) }, ctx.now));
+    ctx.log.info({ buildset: id }, 'buildset started: checkout requested');
+  }
+}
+
+/**
+ * Marks QUEUED steps whose request an executor claimed as RUNNING. The
+ * requests are read here because executors signal a claim only on the request.
+ */
+export async function noteStarted(
+  d: PassDraft,
+  ctx: DispatchContext,
+  readRequest: (id: string) => Promise<BuildRequest | null>,
+): Promise<void> {
+  for (const bs of [...d.records.values()]) {
+    if (bs.state !== 'checkout' && bs.state !== 'running') continue;
+    for (const step of [bs.checkout, ...bs.jobs]) {
+      if (step.state !== 'QUEUED' || step.requestId === null) continue;
+      const r = await readRequest(step.requestId);
+      if (r?.state !== 'running' && r?.state !== 'completed') continue;
+      const current = d.records.get(bs.id) ?? bs;
+      const input = { type: 'build-started', requestId: r.id, at: r.startedAt ?? ctx.now } as const;
+      d.take(current, applyInput(current, input, ctx.now));
+    }
+  }
+}
+
+/** Dispatches every ready job whose semaphores are free now. */
+export async function dispatchJobs(d: PassDraft, ctx: DispatchContext): Promise<void> {
+  for (const id of d.state.queue) {
+    const initial = d.records.get(id);
+    if (initial === undefined) continue;
+    for (const candidate of dispatchable(initial)) {
+      const bs = d.records.get(id) ?? initial;
+      const requestId = jobRequestId(id, candidate.job);
+      const log = ctx.log.child({ buildset: id, job: candidate.job });
+      if (!(await takeSemaphores(d, ctx, bs.id, requestId, candidate.semaphores))) {
+        log.debug({ semaphores: candidate.semaphores }, 'semaphores busy: job waits');
+        continue;
+      }
+      d.take(bs, markDispatched(bs, candidate.job, requestId, ctx.now));
+      log.debug({ request: requestId }, 'job dispatched');
+    }
+  }
+}
+
+async function takeSemaphores(
+  d: PassDraft,
+  ctx: DispatchContext,
+  buildsetId: string,
+  holder: string,
+  names: readonly string[],
+): Promise<boolean> {
+  if (names.length === 0) return true;
+  const specs: SemaphoreSpec[] = names.map((n) => ({
+    path: ctx.paths.semaphore(n),
+    max: ctx.layout.semaphores.get(n)?.max ?? 1,
+  }));
+  const owner = ctx.paths.buildset(ctx.pipeline, buildsetId);
+  try {
+    if (!(await tryAcquireAll(ctx.zk, specs, { id: holder, owner }))) return false;
+  } catch (e) {
+    // The record is not stored yet: it cannot own a slot; the next pass tries again.
+    if (e instanceof ZkNoNodeError) return false;
+    throw e;
+  }
+  d.taken.push({ buildsetId, holder, semaphores: specs.map((s) => s.path) });
+  return true;
+}

@@ -1,0 +1,100 @@
+/**
+ * Lost builds: a request an executor claimed (state running) whose build
+ * lock has no holder any more; the executor died or lost its session. The
+ * request is completed as LOST together with a result event, in one
+ * transaction that is compare-and-set on the request, exactly as an
+ * executor reports; the pipeline pass then retries the build. Any scheduler
+ * may do this at any time: only one of racing writers wins the version.
+ */
+import type { Logger } from 'pino';
+import { toError } from '../../errors.js';
+import {
+  buildCompletedEventCodec,
+  buildRequestCodec,
+  type BuildCompletedEvent,
+  type BuildRequest,
+} from '../../model/index.js';
+import type { ZkClient } from '../../zk/client.js';
+import { commit, ZkDocument } from '../../zk/document.js';
+import { ZkBadVersionError, ZkNoNodeError } from '../../zk/errors.js';
+import { contenders } from '../../zk/lock.js';
+import type { ZkPaths } from '../../zk/paths.js';
+import { ZkEventQueue } from '../../zk/queue.js';
+import { unlessMissing } from '../../zk/shard.js';
+
+export class LostBuildDetector {
+  constructor(
+    private readonly zk: ZkClient,
+    private readonly paths: ZkPaths,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Completes every lost build as LOST; returns the request ids this scheduler completed. */
+  async sweep(): Promise<string[]> {
+    const ids = await unlessMissing(this.zk.children(this.paths.buildRequests()), []);
+    const lost: string[] = [];
+    for (const id of ids) {
+      try {
+        if (await this.#check(id)) lost.push(id);
+      } catch (e) {
+        this.log.warn({ err: toError(e), request: id }, 'lost-build check failed');
+      }
+    }
+    return lost;
+  }
+
+  async #check(id: string): Promise<boolean> {
+    const doc = new ZkDocument(this.zk, this.paths.buildRequest(id), buildRequestCodec);
+    const current = await doc.read();
+    if (current?.value.state !== 'running') return false;
+    const nodes = await unlessMissing(this.zk.children(this.paths.buildLock(id)), []);
+    if (contenders(nodes).length > 0) return false;
+    const r = current.value;
+    const outcome = {
+      result: 'LOST' as const,
+      retryable: true,
+      reason: `executor ${r.executor ?? '(unknown)'} lost its build lock`,
+      startedAt: r.startedAt,
+      endedAt: this.now(),
+      exitCode: null,
+      logPath: null,
+    };
+    const event: BuildCompletedEvent = {
+      type: 'build-completed',
+      requestId: r.id,
+      buildsetId: r.buildsetId,
+      job: r.job,
+      attempt: r.attempt,
+      outcome,
+    };
+    const completed: BuildRequest = { ...r, state: 'completed', outcome };
+    const queue = new ZkEventQueue(
+      this.zk,
+      this.paths.pipelineResultEvents(r.pipeline),
+      buildCompletedEventCodec,
+    );
+    await queue.init();
+    try {
+      await commit(this.zk, [
+        await doc.prepareWrite(completed, current.version),
+        await queue.preparePut(event),
+      ]);
+    } catch (e) {
+      // The executor reported after all, or another scheduler got there first.
+      if (e instanceof ZkBadVersionError || e instanceof ZkNoNodeError) return false;
+      throw e;
+    }
+    this.log.warn(
+      {
+        request: id,
+        pipeline: r.pipeline,
+        buildset: r.buildsetId,
+        job: r.job,
+        executor: r.executor,
+      },
+      'build lost: its executor lock vanished; completed as LOST',
+    );
+    return true;
+  }
+}

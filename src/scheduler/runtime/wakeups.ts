@@ -1,0 +1,32 @@
+/**
+ * What wakes a scheduler: any change to the queues it consumes or to the
+ * set of build requests, and a periodic safety tick (lost builds are seen
+ * only by looking: a vanished lock changes no node the scheduler watches).
+ * Wake-ups are coalesced by the caller; this only says "look again".
+ */
+import type { Logger } from 'pino';
+import type { ZkClient } from '../../zk/client.js';
+import type { StopWatch } from '../../zk/watch.js';
+import { watchChildren } from '../../zk/watch.js';
+
+export interface WakeSources {
+  readonly zk: ZkClient;
+  /** Directories whose children to watch (queue entry dirs, the requests dir). */
+  readonly directories: readonly string[];
+  readonly intervalMs: number;
+  readonly log: Logger;
+}
+
+/** Starts watching; returns the function that stops every watch and the timer. */
+export function watchForWork(sources: WakeSources, wake: (why: string) => void): () => void {
+  const stops: StopWatch[] = sources.directories.map((dir) =>
+    watchChildren(sources.zk, dir, () => wake(dir), {
+      onError: (err) => sources.log.debug({ err, dir }, 'watch error; it re-arms itself'),
+    }),
+  );
+  const timer = setInterval(() => wake('safety tick'), sources.intervalMs);
+  return () => {
+    clearInterval(timer);
+    for (const stop of stops) stop();
+  };
+}
