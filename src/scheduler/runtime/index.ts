@@ -4,7 +4,10 @@ export {
   resolveSchedulerOptions,
   type ResolvedSchedulerOptions,
   type SchedulerOptions,
+  type SchedulerRepositoryOptions,
+  type SchedulerTriggerOptions,
 } from './options.js';
+export { SchedulerTriggers, type SchedulerTriggersState } from './triggers.js';
 export { pipelinesFor } from './routing.js';
 export { pipelineOrder } from './order.js';
 export { readStatus } from './status-writer.js';

@@ -5,8 +5,9 @@
  * the work only through ZooKeeper (per-pipeline locks, compare-and-set).
  *
  * initializing → running → draining → stopped
- * drain(): finish the round in progress, deregister. stop(): abort the round
- * between pipelines, then the same. Both return the same promise when repeated.
+ * drain(): stop its triggers (if it runs any), finish the round in progress,
+ * deregister. stop(): the same, but the round in progress ends between
+ * pipelines. Both return the same promise when repeated.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -24,6 +25,7 @@ import {
 import { pipelineOrder } from './order.js';
 import { PipelinePasses } from './pipeline-pass.js';
 import { TriggerRouter } from './routing.js';
+import { SchedulerTriggers } from './triggers.js';
 import { watchForWork } from './wakeups.js';
 
 export type SchedulerState = 'initializing' | 'running' | 'draining' | 'stopped';
@@ -49,6 +51,7 @@ export class Scheduler {
   #router: TriggerRouter | undefined;
   #lost: LostBuildDetector | undefined;
   #passes: PipelinePasses[] = [];
+  #triggers: SchedulerTriggers | undefined;
   #stopWatching: (() => void) | undefined;
   #round: Promise<void> | undefined;
   #again = false;
@@ -69,6 +72,10 @@ export class Scheduler {
   /** The registry node name, once registered. */
   get id(): string | undefined {
     return this.#registration?.id;
+  }
+  /** The poller and timers it runs, once started with `options.triggers`. */
+  get triggers(): SchedulerTriggers | undefined {
+    return this.#triggers;
   }
   /** Rounds completed so far (for tests and metrics). */
   get rounds(): number {
@@ -112,7 +119,9 @@ export class Scheduler {
       this.#passes = pipelineOrder(layout).map((p) => new PipelinePasses(p, deps));
       await this.#router.init();
       await Promise.all(this.#passes.map((p) => p.init()));
+      await this.#startTriggers(log, this.#registration.id);
     } catch (e) {
+      await this.#triggers?.stop();
       await this.#registration?.unregister().catch(() => undefined);
       this.#state = 'stopped';
       throw toError(e);
@@ -143,6 +152,21 @@ export class Scheduler {
     );
   }
 
+  async #startTriggers(logger: Logger, schedulerId: string): Promise<void> {
+    const options = this.options.triggers;
+    if (!options) return;
+    const { zk, paths, layout } = this.#deps;
+    this.#triggers = new SchedulerTriggers(options, {
+      zk,
+      paths,
+      layout,
+      logger,
+      schedulerId,
+      now: this.#now,
+    });
+    await this.#triggers.start();
+  }
+
   /** Graceful: no new rounds; the round in progress finishes; then deregister. */
   drain(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -163,6 +187,8 @@ export class Scheduler {
 
   async #close(): Promise<void> {
     await this.#starting?.catch(() => undefined);
+    // No new events from this scheduler once it begins to close.
+    await this.#triggers?.stop();
     if (this.#state === 'stopped') return;
     this.#state = 'draining';
     this.#log.info({ state: 'draining' }, 'scheduler draining');
