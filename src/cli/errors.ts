@@ -21,3 +21,15 @@ export class CliInputFileError extends DrawbridgeError {
     super(`${file}: ${reason}`);
   }
 }
+
+/** A daemon could not reach a service it needs at startup (ZooKeeper). */
+export class CliConnectError extends DrawbridgeError {
+  readonly code = 'DRAWBRIDGE_ERR_CLI_CONNECT';
+  constructor(
+    readonly service: string,
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`cannot connect to ${service} at ${address}: ${reason}`);
+  }
+}

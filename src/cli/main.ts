@@ -4,12 +4,50 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DrawbridgeError, toError } from '../errors.js';
+import { configCheckCommand } from './config-check.js';
+import { daemonCommand, type DaemonRuntime, type ServiceKind } from './daemon-command.js';
 import { EXIT, type Io } from './io.js';
 import { planCommand } from './plan.js';
 import { validateCommand } from './validate.js';
 import { VERSION } from './version.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
+const runtime: DaemonRuntime = {
+  env: process.env,
+  io,
+  signals: process,
+  logOut: process.stdout,
+  version: VERSION,
+};
+
+/** A process that outlives its clean shutdown has leaked a handle: say so, then go anyway. */
+function exitSoonAfterStop(): void {
+  setTimeout(() => {
+    io.stderr.write('drawbridge: handles still open after shutdown; exiting anyway\n');
+    process.exit();
+  }, 2_000).unref();
+}
+
+const configOption = (): Option =>
+  new Option('--config <file>', 'the daemon config (drawbridge.yaml)')
+    .env('DRAWBRIDGE_CONFIG')
+    .makeOptionMandatory();
+
+function daemon(program: Command, name: string, kinds: ServiceKind[], description: string): void {
+  program
+    .command(name)
+    .description(description)
+    .addOption(configOption())
+    .option(
+      '--grace <seconds>',
+      'on SIGTERM/SIGINT, how long running work may take before it is aborted',
+      '300',
+    )
+    .action(async (opts: { config: string; grace: string }) => {
+      process.exitCode = await daemonCommand(kinds, opts, runtime);
+      exitSoonAfterStop();
+    });
+}
 
 function buildProgram(): Command {
   const program = new Command()
@@ -29,8 +67,12 @@ Examples:
   drawbridge validate config/example/zuul.d
   drawbridge plan --pipeline deploy --files playbooks/service-gitea.yaml config/example/zuul.d
   drawbridge plan --pipeline deploy --git-range HEAD~1..HEAD --repo . --format json zuul.d
+  drawbridge config check --config drawbridge.yaml
+  drawbridge executor --config drawbridge.yaml --grace 600
 
-Exit codes: 0 ok, 1 invalid input (layout errors, a plan that cannot run), 2 usage or I/O error.
+Exit codes: 0 ok, 1 invalid input (layout or daemon config errors, a plan that cannot run),
+2 usage or I/O error (also: ZooKeeper unreachable, a port in use).
+Daemons: SIGTERM/SIGINT drains (work finishes within --grace), a second one stops at once.
 Error codes are listed in docs/errors.md.`,
     );
 
@@ -77,6 +119,37 @@ Error codes are listed in docs/errors.md.`,
     )
     .action(async (paths: string[], opts: Parameters<typeof planCommand>[1]) => {
       process.exitCode = await planCommand(paths, opts, io);
+    });
+
+  daemon(
+    program,
+    'executor',
+    ['executor'],
+    'run an executor: claim builds from ZooKeeper and run them on the bastion',
+  );
+  daemon(program, 'web', ['web'], 'serve the REST API (reads ZooKeeper only)');
+  daemon(
+    program,
+    'scheduler',
+    ['scheduler'],
+    'run a scheduler: turn triggers into buildsets and dispatch their jobs',
+  );
+  daemon(
+    program,
+    'run',
+    ['executor', 'scheduler', 'web'],
+    'run scheduler, executor and web in one process (a single host)',
+  );
+
+  program
+    .command('config')
+    .description('daemon config tools')
+    .command('check')
+    .description('validate the daemon config and print it as loaded, secrets masked')
+    .addOption(configOption())
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      process.exitCode = await configCheckCommand(opts, process.env, io);
     });
 
   return program;
