@@ -1,38 +1,85 @@
 #!/usr/bin/env bash
-# Brings Drawbridge up on the example infrastructure repository.
+# Brings Drawbridge up on this machine and runs a real deployment of the
+# example infrastructure repository:
+#   a ZooKeeper and a bastion (sshd on loopback with generated keys), from
+#   scripts/local-stack.sh; `drawbridge run` (scheduler, executor, web) and a
+#   second `drawbridge scheduler`; then the deploy pipeline for the head of the
+#   example repository, followed to its end; then where to look.
+# A second run reuses the stack and the processes the first one started.
 #
-# Today that means: validate the example layout, make a throw-away git copy of
-# the example repository with one realistic change, and show the plan each
-# pipeline would run for it. The scheduler, executor and web processes are not
-# built yet (docs/architecture.md, "Status"); when they are, this script starts
-# them and runs the deploy pipeline for real.
+#   scripts/demo.sh         bring up (or reuse) and deploy
+#   scripts/demo.sh stop    stop the Drawbridge processes and the local stack
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TOP=$(pwd)
+BASE=${DRAWBRIDGE_LOCAL:-$TOP/.drawbridge/local}
+CONFIG="$BASE/drawbridge.yaml"
+RUN="$BASE/run"
+db() { node "$TOP/bin/drawbridge.js" "$@"; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_all() {
+  for name in scheduler-2 drawbridge-run; do
+    if alive "$RUN/$name.pid"; then
+      kill -TERM "$(cat "$RUN/$name.pid")"
+      echo "demo: stopping $name"
+    fi
+  done
+  for name in scheduler-2 drawbridge-run; do
+    for _ in $(seq 1 120); do
+      alive "$RUN/$name.pid" || break
+      sleep 0.5
+    done
+    rm -f "$RUN/$name.pid"
+  done
+  scripts/local-stack.sh stop
+}
+
+if [ "${1:-}" = stop ]; then
+  stop_all
+  exit 0
+fi
 
 [ -f dist/cli/main.js ] || npm run build --silent
-db() { node bin/drawbridge.js "$@"; }
+scripts/local-stack.sh start
+mkdir -p "$RUN"
+# shellcheck disable=SC1091
+. "$BASE/ports.env"
 
-work="${DRAWBRIDGE_DEMO_DIR:-.drawbridge/demo}"
-rm -rf "$work/repo"
-mkdir -p "$work"
-cp -r config/example "$work/repo"
-git -C "$work/repo" init -q -b master
-git -C "$work/repo" add -A
-git -C "$work/repo" -c user.name=demo -c user.email=demo@localhost commit -qm "example infrastructure"
-echo "# a change an operator might push" >> "$work/repo/playbooks/service-gitea.yaml"
-git -C "$work/repo" -c user.name=demo -c user.email=demo@localhost commit -qam "gitea: tune"
+start_bg() { # name, clone dir, drawbridge arguments...
+  local name=$1 clone=$2
+  shift 2
+  if alive "$RUN/$name.pid"; then
+    echo "demo: $name already running (pid $(cat "$RUN/$name.pid"))"
+    return
+  fi
+  DRAWBRIDGE_CLONE=$clone nohup node "$TOP/bin/drawbridge.js" "$@" >"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+  echo "demo: started $name (pid $!), log $RUN/$name.log"
+}
+start_bg drawbridge-run state/repository run --config "$CONFIG" --grace 60
+start_bg scheduler-2 state/repository-2 scheduler --config "$CONFIG" --grace 60
 
-echo "== drawbridge validate $work/repo/zuul.d"
-db validate "$work/repo/zuul.d"
+# Wait until web answers and both schedulers and the executor are registered.
+node "$TOP/scripts/wait-components.mjs" "$WEB_PORT" scheduler=2 executor=1
+echo "demo: two schedulers, an executor and web are running"
 
+commit=$(git -C "$BASE/repo.git" rev-parse refs/heads/master)
+echo "demo: deploying the example repository at $commit through the deploy pipeline"
+status=0
+db enqueue --config "$CONFIG" --pipeline deploy --commit "$commit" --wait --timeout 1200 || status=$?
 echo
-echo "== a push that changed playbooks/service-gitea.yaml, through the deploy pipeline"
-db plan --pipeline deploy --git-range HEAD~1..HEAD --repo "$work/repo" "$work/repo/zuul.d"
+db status --config "$CONFIG" || true
 
-echo
-echo "== the daily periodic pipeline (a timer runs every job)"
-db plan --pipeline periodic "$work/repo/zuul.d"
+cat <<WHERE
 
-echo
-echo "Drawbridge's scheduler, executor and web are not built yet; see docs/architecture.md."
-echo "The example repository used here is in $work/repo."
+Where to look:
+  status (JSON)   http://127.0.0.1:$WEB_PORT/api/status
+  components      http://127.0.0.1:$WEB_PORT/api/components
+  status (CLI)    node bin/drawbridge.js status --config $CONFIG
+  build logs      $BASE/logs/
+  process logs    $RUN/
+  what ran        /tmp/drawbridge-example/record.log (each playbook records its start and end)
+Stop everything:  npm run demo -- stop
+WHERE
+exit "$status"

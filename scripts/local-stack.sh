@@ -176,6 +176,9 @@ repository:
   url: $BASE/repo.git
   branch: master
   pollInterval: 10
+  # Each scheduler process needs a clone of its own: a second one on this
+  # host is started with DRAWBRIDGE_CLONE=state/repository-2.
+  localPath: \${DRAWBRIDGE_CLONE:-state/repository}
 bastion:
   host: 127.0.0.1
   port: $SSH_PORT

@@ -102,7 +102,7 @@ async function buildServices(
   if (kinds.includes('executor'))
     services.push({ name: 'executor', service: await createExecutor(config, version, deps) });
   if (layout !== undefined)
-    services.push({ name: 'scheduler', service: createScheduler(layout, version, deps) });
+    services.push({ name: 'scheduler', service: createScheduler(config, layout, version, deps) });
   if (kinds.includes('web'))
     services.push({ name: 'web', service: createWebServer(config, version, deps) });
   return services;

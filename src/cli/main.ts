@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DrawbridgeError, toError } from '../errors.js';
+import { enqueueCommand, type EnqueueOptions } from './admin-enqueue.js';
+import { statusCommand } from './admin-status.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand, type DaemonRuntime, type ServiceKind } from './daemon-command.js';
 import { EXIT, type Io } from './io.js';
@@ -150,6 +152,28 @@ Error codes are listed in docs/errors.md.`,
     .option('--json', 'print JSON instead of YAML')
     .action(async (opts: { config: string; json?: boolean }) => {
       process.exitCode = await configCheckCommand(opts, process.env, io);
+    });
+
+  program
+    .command('enqueue')
+    .description('run a pipeline for a commit (every job, as a timer would); --wait follows it')
+    .addOption(configOption())
+    .requiredOption('--pipeline <name>', 'the pipeline to run')
+    .requiredOption('--commit <sha>', 'the full 40-character commit to deploy')
+    .option('--ref <ref>', 'the ref the commit is on (default: refs/heads/<repository.branch>)')
+    .option('--wait', 'follow the buildset and exit 0 only if it succeeds')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '3600')
+    .action(async (opts: EnqueueOptions) => {
+      process.exitCode = await enqueueCommand(opts, process.env, io);
+    });
+
+  program
+    .command('status')
+    .description("every pipeline's queue and buildsets, as the schedulers last wrote them")
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      process.exitCode = await statusCommand(opts, process.env, io);
     });
 
   return program;
