@@ -15,7 +15,7 @@ export interface GenerateOptions {
   /** Sets `vars.example_sleep_seconds` of each job it returns a value > 0 for. */
   readonly sleepSeconds?: (job: string) => number;
   /**
-   * Also emit playbooks/, their shared tasks and inventory/hosts.ini, so the
+   * Also emit playbooks/, their shared tasks and inventory/hosts, so the
    * files form a repository that really runs. Load the layout from
    * `zuul.d/` then: the playbooks are YAML too. Default false.
    */
@@ -356,7 +356,7 @@ function runnableFiles(jobs: readonly GenJob[]): GeneratedFile[] {
   return [
     shared('record.yaml'),
     shared('work.yaml'),
-    { path: 'inventory/hosts.ini', text: inventory },
+    { path: 'inventory/hosts', text: inventory },
     ...jobs.map((j) => ({ path: `playbooks/${j.playbook}`, text: playbookYaml(j) })),
   ];
 }

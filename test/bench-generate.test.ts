@@ -70,7 +70,7 @@ describe('generateLayout', () => {
       expect(selectedFor(layout, file)).toContain(job.name);
     }
     expect(selectedFor(layout, 'docs/index.rst')).toEqual([]);
-    expect(selectedFor(layout, 'inventory/hosts.ini').length).toBeGreaterThan(3);
+    expect(selectedFor(layout, 'inventory/hosts').length).toBeGreaterThan(3);
   });
 
   it('has the shape of an infra-prod deployment at 1000 jobs', () => {

@@ -106,7 +106,7 @@ describe('config/example', () => {
       'infra-prod-service-afs',
       'infra-prod-service-mirror-update',
     ]);
-    const inventory = selectedFor(layout, 'inventory/hosts.ini');
+    const inventory = selectedFor(layout, 'inventory/hosts');
     expect(inventory).toContain('infra-prod-base');
     expect(inventory).not.toContain('infra-prod-manage-projects');
     expect(selectedFor(layout, 'README.md')).toEqual([]);

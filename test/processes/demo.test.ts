@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { loadLayout, pipelineJobs } from '../../src/config/index.js';
+import { freezeGraph } from '../../src/graph/index.js';
 import { root } from './support.js';
 
 // Thirty real ansible-playbook runs on two cores, plus starting the processes.
@@ -41,14 +43,61 @@ afterAll(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
+// Where the example playbooks record `<job> start|end <epoch ms>` by default.
+const RECORD = '/tmp/drawbridge-example/record.log';
+
+/** Each job's [start, end] from the playbooks' own records written since `since`. */
+function recordedRuns(since: number): Map<string, { start: number[]; end: number[] }> {
+  const runs = new Map<string, { start: number[]; end: number[] }>();
+  for (const line of readFileSync(RECORD, 'utf8').split('\n')) {
+    const [job, event, at] = line.split(' ');
+    if (!job || (event !== 'start' && event !== 'end') || Number(at) < since) continue;
+    const run = runs.get(job) ?? { start: [], end: [] };
+    run[event].push(Number(at));
+    runs.set(job, run);
+  }
+  return runs;
+}
+
 describe('scripts/demo.sh', () => {
   it('deploys the example repository for real, twice, then stops cleanly', async () => {
+    const since = Date.now();
     const first = await demo();
     expect(first.stdout).toMatch(/demo: started drawbridge-run/);
     expect(first.stdout).toMatch(/demo: two schedulers, an executor and web are running/);
     expect(first.stdout).toMatch(/^buildset manual-[0-9a-f]+ SUCCESS$/m);
     expect(first.stderr).toMatch(/done: 30 SUCCESS/);
     expect(first.stdout).toMatch(/status \(JSON\)\s+http:\/\/127\.0\.0\.1:\d+\/api\/status/);
+
+    // The playbooks really ran on their hosts: every job once, dependencies
+    // respected, and jobs the graph allows in parallel did overlap.
+    const { layout } = await loadLayout([join(root, 'config/example/zuul.d')]);
+    const graph = freezeGraph(pipelineJobs(layout!, 'deploy'), { kind: 'all' });
+    const runs = recordedRuns(since);
+    for (const job of graph.jobs) {
+      expect({
+        job: job.name,
+        starts: runs.get(job.name)?.start.length,
+        ends: runs.get(job.name)?.end.length,
+      }).toEqual({ job: job.name, starts: 1, ends: 1 });
+    }
+    const span = (name: string) => ({
+      start: runs.get(name)!.start[0]!,
+      end: runs.get(name)!.end[0]!,
+    });
+    for (const job of graph.jobs) {
+      for (const dep of job.dependencies) {
+        expect({
+          edge: `${dep} -> ${job.name}`,
+          ordered: span(job.name).start >= span(dep).end,
+        }).toEqual({ edge: `${dep} -> ${job.name}`, ordered: true });
+      }
+    }
+    const spans = graph.jobs.map((j) => span(j.name));
+    const overlapping = spans.some((a, i) =>
+      spans.some((b, k) => k > i && a.start < b.end && b.start < a.end),
+    );
+    expect(overlapping).toBe(true);
 
     const second = await demo();
     expect(second.stdout).toMatch(/ZooKeeper already running/);

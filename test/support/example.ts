@@ -40,7 +40,7 @@ export function filesUnder(dir: string): string[] {
 }
 
 export async function ansible(cwd: string, args: string[]) {
-  return execa('ansible-playbook', ['-i', 'inventory/hosts.ini', ...args], {
+  return execa('ansible-playbook', ['-i', 'inventory', ...args], {
     cwd,
     reject: false,
     timeout: 120_000,
