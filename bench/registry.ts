@@ -1,7 +1,8 @@
 import type { Bench } from './bench.js';
 import { layoutBench } from './layout.bench.js';
 import { executorBench } from './executor.bench.js';
+import { schedulerBench } from './scheduler.bench.js';
 import { zkBench } from './zk.bench.js';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benches: readonly Bench[] = [layoutBench, zkBench, executorBench];
+export const benches: readonly Bench[] = [layoutBench, zkBench, executorBench, schedulerBench];

@@ -1,0 +1,141 @@
+/**
+ * Reading what the bastion recorded during one run of the job graph, and the
+ * figures computed from it. Four lines per job, all from the bastion's clock:
+ *   launch — the ansible-playbook wrapper starts, just before ansible-playbook
+ *   start  — the playbook's first task (after ansible's start-up)
+ *   end    — the playbook's last task
+ *   exit   — ansible-playbook has exited, the wrapper is about to
+ * The wrapper lines are written by the `ansiblePlaybook` command the executor
+ * and the Makefile both run; the start/end lines by the playbooks themselves.
+ */
+import { readFileSync } from 'node:fs';
+import { criticalPath, type FrozenGraph } from '../src/graph/index.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface JobTimes {
+  readonly launch: number;
+  readonly start: number;
+  readonly end: number;
+  readonly exit: number;
+}
+
+const EVENTS = ['launch', 'start', 'end', 'exit'] as const;
+
+/** The record file of one run, checked: every job of the graph has its four lines exactly once. */
+export function readRecords(file: string, graph: FrozenGraph): Map<string, JobTimes> {
+  const seen = new Map<string, Partial<Record<(typeof EVENTS)[number], number>>>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const [job, event, at] = line.split(' ');
+    if (job === undefined || !EVENTS.includes(event as never) || !/^\d+$/.test(at ?? ''))
+      throw new Error(`bad record line in ${file}: ${line}`);
+    const t = seen.get(job) ?? {};
+    const e = event as (typeof EVENTS)[number];
+    if (t[e] !== undefined) throw new Error(`${job} recorded ${e} twice in ${file}`);
+    t[e] = Number(at);
+    seen.set(job, t);
+  }
+  const out = new Map<string, JobTimes>();
+  for (const { name } of graph.jobs) {
+    const t = seen.get(name);
+    if (
+      t?.launch === undefined ||
+      t.start === undefined ||
+      t.end === undefined ||
+      t.exit === undefined
+    )
+      throw new Error(`${name} did not record all of ${EVENTS.join(', ')} in ${file}`);
+    out.set(name, { launch: t.launch, start: t.start, end: t.end, exit: t.exit });
+  }
+  if (seen.size !== out.size) throw new Error(`${file} records jobs outside the graph`);
+  return out;
+}
+
+export interface RunFigures {
+  /** First launch to last exit, ms. */
+  readonly makespan_ms: number;
+  /** Critical path of the graph weighted by each job's own launch→exit time in this run, ms. */
+  readonly critical_path_ms: number;
+  readonly critical_path: readonly string[];
+  readonly makespan_over_critical_path: number;
+  /** The same two with the playbooks' own start/end lines (ansible start-up excluded). */
+  readonly tasks_makespan_ms: number;
+  readonly tasks_critical_path_ms: number;
+  /** Sum of launch→exit over jobs, ms (what a sequential run cannot go below). */
+  readonly sum_of_durations_ms: number;
+  readonly job_duration_ms: Summary;
+  /** ansible-playbook start-up: launch→start, ms. */
+  readonly ansible_startup_ms: Summary;
+  /** Per job with dependencies: its launch minus the latest exit among its dependencies. */
+  readonly dispatch_latency_ms: Summary | null;
+  readonly peak_concurrent_playbooks: number;
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export function dispatchGaps(graph: FrozenGraph, times: ReadonlyMap<string, JobTimes>): number[] {
+  const gaps: number[] = [];
+  for (const job of graph.jobs) {
+    if (job.dependencies.length === 0) continue;
+    const parentExit = Math.max(...job.dependencies.map((d) => at(times, d).exit));
+    gaps.push(at(times, job.name).launch - parentExit);
+  }
+  return gaps;
+}
+
+function at(times: ReadonlyMap<string, JobTimes>, job: string): JobTimes {
+  const t = times.get(job);
+  if (!t) throw new Error(`no times for ${job}`);
+  return t;
+}
+
+function peakConcurrency(times: readonly JobTimes[]): number {
+  const edges = times.flatMap((t) => [
+    [t.launch, 1],
+    [t.exit, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d!));
+  return peak;
+}
+
+export function runFigures(graph: FrozenGraph, times: ReadonlyMap<string, JobTimes>): RunFigures {
+  const all = [...times.values()];
+  const makespan = Math.max(...all.map((t) => t.exit)) - Math.min(...all.map((t) => t.launch));
+  const cp = criticalPath(graph, (j) => at(times, j).exit - at(times, j).launch);
+  const tasks = Math.max(...all.map((t) => t.end)) - Math.min(...all.map((t) => t.start));
+  const tasksCp = criticalPath(graph, (j) => at(times, j).end - at(times, j).start);
+  const gaps = dispatchGaps(graph, times);
+  return {
+    makespan_ms: makespan,
+    critical_path_ms: cp.makespanMs,
+    critical_path: cp.path,
+    makespan_over_critical_path: r3(makespan / cp.makespanMs),
+    tasks_makespan_ms: tasks,
+    tasks_critical_path_ms: tasksCp.makespanMs,
+    sum_of_durations_ms: all.reduce((s, t) => s + t.exit - t.launch, 0),
+    job_duration_ms: summarize(all.map((t) => t.exit - t.launch)),
+    ansible_startup_ms: summarize(all.map((t) => t.start - t.launch)),
+    dispatch_latency_ms: gaps.length === 0 ? null : summarize(gaps),
+    peak_concurrent_playbooks: peakConcurrency(all),
+  };
+}
+
+/** Busy and total jiffies of all CPUs, from /proc/stat. */
+export function cpuJiffies(): { busy: number; total: number } {
+  const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const f = first.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Fraction of the machine's CPU time that was busy between two readings. */
+export function busyFraction(
+  a: { busy: number; total: number },
+  b: { busy: number; total: number },
+): number {
+  return r3((b.busy - a.busy) / Math.max(1, b.total - a.total));
+}

@@ -1,0 +1,417 @@
+/**
+ * The scheduler end to end, against a real ZooKeeper, the sshd bastion on
+ * loopback and the real ansible-playbook, with TWO schedulers and one
+ * executor in this process:
+ * (1) a generated infra-prod layout (bootstrap -> base -> letsencrypt ->
+ *     services, a few chains) whose playbooks sleep a known time per job:
+ *     the buildset's makespan over the critical path of its own measured
+ *     build times, and how long a dependent waits after its last parent ends;
+ * (2) the same graph and the same remote commands run by `make -j` and by
+ *     `make -j 1` (sequential), over OpenSSH, in the same run;
+ * (3) a wide layout of trivial jobs whose ansible-playbook is a stub:
+ *     jobs per second through scheduler + ZooKeeper + executor.
+ * docs/performance.md explains each figure and what a small machine shows.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipelineJobs } from '../src/config/index.js';
+import type { ExecutorOptions } from '../src/executor/index.js';
+import { freezeGraph, topologicalLevels, type FrozenGraph } from '../src/graph/index.js';
+import type { Buildset } from '../src/model/index.js';
+import { startSshd, type SshdFixture } from '../test/fixtures/sshd.js';
+import { startZooKeeper, type ZkServer } from '../test/fixtures/zookeeper.js';
+import type { Bench, Goal } from './bench.js';
+import { runBuildset } from './scheduler-drawbridge.js';
+import { makefile, openSsh, runMake, type MakeJob, type OpenSsh } from './scheduler-make.js';
+import {
+  busyFraction,
+  cpuJiffies,
+  readRecords,
+  runFigures,
+  type JobTimes,
+} from './scheduler-records.js';
+import { createBenchRepo, GRAPH_PIPELINE, TRIVIAL_PIPELINE } from './scheduler-repo.js';
+import { summarize } from './stats.js';
+
+/** sshd MaxSessions; the executor keeps two channels for itself, make's master one. */
+const MAX_SESSIONS = 64;
+/** Executor slots and make's -j: more than the graph's widest level. */
+const PARALLEL = 60;
+
+interface Params {
+  readonly jobs: number;
+  readonly sleepBase: number;
+  readonly sleepStep: number;
+  readonly trivialJobs: number;
+}
+
+const FULL: Params = { jobs: 60, sleepBase: 1, sleepStep: 0.5, trivialJobs: 200 };
+const QUICK: Params = { jobs: 8, sleepBase: 0.2, sleepStep: 0.1, trivialJobs: 100 };
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Records launch/exit around the real ansible-playbook (`DRAWBRIDGE_JOB` names the job). */
+function wrapperScript(recordFile: string): string {
+  return `#!/bin/sh
+printf '%s launch %s\\n' "$DRAWBRIDGE_JOB" "$(date +%s%3N)" >> '${recordFile}'
+ansible-playbook "$@"
+rc=$?
+printf '%s exit %s\\n' "$DRAWBRIDGE_JOB" "$(date +%s%3N)" >> '${recordFile}'
+exit $rc
+`;
+}
+
+/**
+ * In place of ansible-playbook: records the four lines and sleeps the job's
+ * `example_sleep_seconds` (read from the `-e @vars` file), without ansible's
+ * CPU cost: the same graph on an unloaded machine.
+ */
+function sleeperScript(recordFile: string): string {
+  const rec = (event: string): string =>
+    `printf '%s ${event} %s\\n' "$DRAWBRIDGE_JOB" "$(date +%s%3N)" >> '${recordFile}'`;
+  return `#!/bin/sh
+${rec('launch')}
+vars=
+while [ $# -gt 0 ]; do
+  if [ "$1" = -e ]; then shift; case "$1" in @*) vars=\${1#@} ;; esac; fi
+  shift
+done
+s=$(sed -n 's/.*"example_sleep_seconds":\\([0-9.]*\\).*/\\1/p' "$vars")
+${rec('start')}
+sleep "\${s:-0}"
+${rec('end')}
+${rec('exit')}
+`;
+}
+
+/** Where the time between a parent's exit and its dependent's launch went, per edge (ms). */
+function dispatchBreakdown(
+  graph: FrozenGraph,
+  times: ReadonlyMap<string, JobTimes>,
+  buildset: Buildset,
+): Record<string, unknown> {
+  const progress = new Map(buildset.jobs.map((j) => [j.name, j]));
+  const seen: number[] = [];
+  const scheduled: number[] = [];
+  const started: number[] = [];
+  const group: number[] = [];
+  for (const job of graph.jobs) {
+    if (job.dependencies.length === 0) continue;
+    const parent = job.dependencies.reduce((a, b) =>
+      (times.get(b)?.exit ?? 0) > (times.get(a)?.exit ?? 0) ? b : a,
+    );
+    const parentSeen = progress.get(parent)?.lastOutcome?.endedAt;
+    const queued = progress.get(job.name)?.queuedAt;
+    const groupSeen = progress.get(job.name)?.lastOutcome?.startedAt;
+    const exit = times.get(parent)?.exit;
+    const launch = times.get(job.name)?.launch;
+    if (parentSeen == null || queued == null || groupSeen == null)
+      throw new Error(`incomplete progress for ${parent} -> ${job.name}`);
+    if (exit === undefined || launch === undefined)
+      throw new Error(`incomplete progress for ${parent} -> ${job.name}`);
+    seen.push(parentSeen - exit);
+    scheduled.push(queued - parentSeen);
+    started.push(launch - queued);
+    group.push(groupSeen - queued);
+  }
+  return {
+    parent_exit_to_executor_sees_it: summarize(seen),
+    executor_sees_it_to_dependent_queued: summarize(scheduled),
+    dependent_queued_to_launch: summarize(started),
+    of_which_queued_to_process_group_seen: summarize(group),
+    note: 'queued = the dispatching pass clock (step queuedAt); executor sees = outcome endedAt of the parent; process group seen = outcome startedAt (the executor reads the DRAWBRIDGE_PGID marker, printed before the run script checks the workspace and starts the command)',
+  };
+}
+
+function edgesOf(graph: { jobs: readonly { name: string; dependencies: readonly string[] }[] }) {
+  return graph.jobs
+    .map((j) => `${j.name} <- ${[...j.dependencies].sort().join(',')}`)
+    .sort()
+    .join('\n');
+}
+
+function cpuShare<T>(fn: () => Promise<T>): Promise<{ value: T; busy: number; load1: number }> {
+  const c0 = cpuJiffies();
+  return fn().then((value) => ({
+    value,
+    busy: busyFraction(c0, cpuJiffies()),
+    load1: r3(loadavg()[0] ?? 0),
+  }));
+}
+
+/** CPU busy fraction and load over `ms` before the bench starts anything. */
+async function idleCheck(ms: number): Promise<{ cpu_busy_fraction: number; load1: number }> {
+  const c0 = cpuJiffies();
+  await new Promise((r) => setTimeout(r, ms));
+  return { cpu_busy_fraction: busyFraction(c0, cpuJiffies()), load1: r3(loadavg()[0] ?? 0) };
+}
+
+export const schedulerBench: Bench = {
+  name: 'scheduler',
+  async run({ quick }) {
+    const p = quick ? QUICK : FULL;
+    const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-scheduler-'));
+    const records = join(dir, 'records');
+    const recordFile = join(records, 'record.log');
+    const bin = join(dir, 'bin');
+    const wrapper = join(bin, 'ansible-playbook-recorded');
+    const stub = join(bin, 'ansible-playbook-stub');
+    const sleeper = join(bin, 'ansible-playbook-sleeper');
+    mkdirSync(records);
+    mkdirSync(bin);
+    writeFileSync(wrapper, wrapperScript(recordFile), { mode: 0o755 });
+    writeFileSync(stub, '#!/bin/sh\necho "PLAY RECAP: stub ok"\n', { mode: 0o755 });
+    writeFileSync(sleeper, sleeperScript(recordFile), { mode: 0o755 });
+    // Anything else running on the machine shows here: the figures below assume it was idle.
+    const background = await idleCheck(2_000);
+    let server: ZkServer | undefined;
+    let sshd: SshdFixture | undefined;
+    let ssh: OpenSsh | undefined;
+    try {
+      [server, sshd] = await Promise.all([
+        startZooKeeper(),
+        startSshd({ maxSessions: MAX_SESSIONS }),
+      ]);
+      const repo = await createBenchRepo({
+        dir,
+        jobs: p.jobs,
+        sleepBase: p.sleepBase,
+        sleepStep: p.sleepStep,
+        trivialJobs: p.trivialJobs,
+        recordFile,
+        stateDir: join(dir, 'state'),
+      });
+      const graph = freezeGraph(pipelineJobs(repo.graphLayout, GRAPH_PIPELINE), { kind: 'all' });
+      if (graph.errors.length > 0) throw new Error(`bench graph: ${graph.errors.join('; ')}`);
+      const s = sshd;
+      const executorOptions = (command: string, name: string): ExecutorOptions => ({
+        slots: PARALLEL,
+        version: 'bench',
+        bastion: {
+          host: s.host,
+          port: s.port,
+          username: s.user,
+          privateKey: readFileSync(s.privateKeyPath),
+          hostKey: s.hostKeyFingerprint,
+          maxSessions: MAX_SESSIONS,
+        },
+        workspaceRoot: join(dir, 'bastion'),
+        source: { kind: 'fetch', url: repo.url },
+        logRoot: join(dir, 'logs', name),
+        ansiblePlaybook: command,
+      });
+      const sleepTotal = [...repo.sleepSeconds.values()].reduce((a, b) => a + b, 0);
+      const timeoutMs = 120_000 + 20 * p.jobs * 1000;
+
+      // (1) Drawbridge: two schedulers, one executor.
+      const db = await cpuShare(() =>
+        runBuildset({
+          connectString: `${server!.connectString}/bench-graph`,
+          layout: repo.graphLayout,
+          pipeline: GRAPH_PIPELINE,
+          commit: repo.sha,
+          executor: executorOptions(wrapper, 'graph'),
+          schedulers: 2,
+          timeoutMs,
+        }),
+      );
+      const buildset = db.value.buildset;
+      if (edgesOf(buildset.graph) !== edgesOf(graph))
+        throw new Error('the buildset froze another graph than the bench computed');
+      renameSync(recordFile, join(records, 'drawbridge.log'));
+      const dbTimes = readRecords(join(records, 'drawbridge.log'), graph);
+      const dbFigures = runFigures(graph, dbTimes);
+
+      // (2) make -j and make -j 1, same commands over OpenSSH, in the executor's workspace.
+      const workspace = join(dir, 'bastion', buildset.id);
+      const varsDir = join(dir, 'vars');
+      const makeDir = join(dir, 'make');
+      mkdirSync(varsDir);
+      mkdirSync(join(makeDir, 'logs'), { recursive: true });
+      const env = [
+        'ANSIBLE_NOCOLOR=1',
+        'ANSIBLE_FORCE_COLOR=0',
+        'ANSIBLE_RETRY_FILES_ENABLED=0',
+        'PYTHONUNBUFFERED=1',
+        `DRAWBRIDGE_BUILDSET=${buildset.id}`,
+      ].join(' ');
+      const makeJobs: MakeJob[] = buildset.graph.jobs.map((j) => {
+        const vars = join(varsDir, `${j.name}.json`);
+        writeFileSync(vars, JSON.stringify(j.vars), { mode: 0o600 });
+        return {
+          name: j.name,
+          dependencies: j.dependencies,
+          remote: `cd ${workspace} && exec env ${env} DRAWBRIDGE_JOB=${j.name} ${wrapper} -i inventory -e @${vars} ${j.playbook}`,
+        };
+      });
+      ssh = await openSsh(join(dir, 'ssh'), {
+        host: s.host,
+        port: s.port,
+        user: s.user,
+        privateKeyPath: s.privateKeyPath,
+        knownHostsLine: s.knownHostsLine,
+      });
+      writeFileSync(join(makeDir, 'Makefile'), makefile(makeJobs, ssh, join(makeDir, 'logs')));
+      const makeJ = await cpuShare(() => runMake(makeDir, PARALLEL));
+      renameSync(recordFile, join(records, 'make-j.log'));
+      const makeFigures = runFigures(graph, readRecords(join(records, 'make-j.log'), graph));
+      const seq = await cpuShare(() => runMake(makeDir, 1));
+      renameSync(recordFile, join(records, 'sequential.log'));
+      const seqFigures = runFigures(graph, readRecords(join(records, 'sequential.log'), graph));
+      await ssh.close();
+      ssh = undefined;
+
+      // (1b) the same graph with a sleeper for ansible-playbook: Drawbridge's own latency.
+      const unloaded = await cpuShare(() =>
+        runBuildset({
+          connectString: `${server!.connectString}/bench-graph-sleeper`,
+          layout: repo.graphLayout,
+          pipeline: GRAPH_PIPELINE,
+          commit: repo.sha,
+          executor: executorOptions(sleeper, 'graph-sleeper'),
+          schedulers: 2,
+          timeoutMs,
+        }),
+      );
+      renameSync(recordFile, join(records, 'sleeper.log'));
+      const unloadedTimes = readRecords(join(records, 'sleeper.log'), graph);
+      const unloadedFigures = runFigures(graph, unloadedTimes);
+
+      // (3) trivial jobs: a stub for ansible-playbook, a wide layout.
+      const trivial = await cpuShare(() =>
+        runBuildset({
+          connectString: `${server!.connectString}/bench-trivial`,
+          layout: repo.trivialLayout,
+          pipeline: TRIVIAL_PIPELINE,
+          commit: repo.sha,
+          executor: executorOptions(stub, 'trivial'),
+          schedulers: 2,
+          timeoutMs: 120_000,
+        }),
+      );
+      const tb = trivial.value.buildset;
+      const ended = tb.endedAt ?? Date.now();
+      const checkoutEnd = tb.checkout.endedAt ?? tb.startedAt ?? trivial.value.enqueuedAt;
+      const firstStart = Math.min(...tb.jobs.map((j) => j.lastOutcome?.startedAt ?? Infinity));
+      const lastEnd = Math.max(...tb.jobs.map((j) => j.lastOutcome?.endedAt ?? 0));
+      const trivialPerS = r3(tb.jobs.length / ((ended - trivial.value.enqueuedAt) / 1000));
+
+      const latency = dbFigures.dispatch_latency_ms;
+      if (latency === null) throw new Error('the bench graph has no dependencies');
+      const ratioCp = dbFigures.makespan_over_critical_path;
+      const ratioMake = r3(dbFigures.makespan_ms / makeFigures.makespan_ms);
+      const ratioSeq = r3(dbFigures.makespan_ms / seqFigures.makespan_ms);
+      const levels = topologicalLevels(graph);
+      const checkout = buildset.checkout.lastOutcome;
+      const firstLaunch = Math.min(...[...dbTimes.values()].map((t) => t.launch));
+      const goal = (metric: string, value: number, text: string, ok: boolean): Goal => ({
+        metric: `scheduler.${metric}`,
+        value,
+        goal: text,
+        ok,
+      });
+      const info = (metric: string, value: number): Goal =>
+        goal(metric, value, 'informational (no target)', true);
+      return {
+        figures: {
+          makespan_over_critical_path: ratioCp,
+          makespan_over_make_j: ratioMake,
+          makespan_over_sequential: ratioSeq,
+          dispatch_latency_ms: latency,
+          trivial_jobs_per_s: trivialPerS,
+          definitions: {
+            start:
+              'launch: the ansible-playbook wrapper on the bastion starts (the executor has already opened the channel, checked the workspace and uploaded the vars); ansible start-up follows and is inside each job duration',
+            end: 'exit: ansible-playbook has exited on the bastion',
+            makespan: 'first launch to last exit, bastion clock, from the record file',
+            critical_path:
+              'criticalPath() over the frozen graph, each job weighted by its own launch->exit in the same run',
+            dispatch_latency:
+              'per job with dependencies: its launch minus the latest exit among its dependencies (n = jobs with dependencies; p99 is nearest rank, so at this n it is the maximum or next to it)',
+            trivial_jobs_per_s:
+              'jobs / (enqueue event written -> buildset record endedAt); the checkout of the buildset is inside the wall time',
+          },
+          graph: {
+            jobs: graph.jobs.length,
+            edges: graph.jobs.reduce((n, j) => n + j.dependencies.length, 0),
+            levels: levels.map((l) => l.length),
+            sleep_seconds_total: r3(sleepTotal),
+            sleep_seconds: quick
+              ? '0.2..0.6 per job (hash of the name)'
+              : '1..3 per job (hash of the name)',
+            semaphores: 'removed (neither make nor the critical path knows them)',
+          },
+          drawbridge: {
+            ...dbFigures,
+            schedulers: 2,
+            executor_slots: PARALLEL,
+            enqueue_to_first_launch_ms: firstLaunch - db.value.enqueuedAt,
+            checkout_ms: checkout?.startedAt == null ? null : checkout.endedAt - checkout.startedAt,
+            dispatch_breakdown_ms: dispatchBreakdown(graph, dbTimes, buildset),
+            cpu_busy_fraction: db.busy,
+            this_process_cpu_s: r3(db.value.processCpuMs / 1000),
+            load1_after: db.load1,
+          },
+          make_j: {
+            ...makeFigures,
+            jobs_flag: PARALLEL,
+            wall_ms: Math.round(makeJ.value),
+            cpu_busy_fraction: makeJ.busy,
+            load1_after: makeJ.load1,
+          },
+          sequential: {
+            ...seqFigures,
+            runner: 'make -j 1 with the same Makefile',
+            wall_ms: Math.round(seq.value),
+            cpu_busy_fraction: seq.busy,
+          },
+          without_ansible: {
+            what: "the same graph, two schedulers, one executor, with a sleeper (records, sleeps the job's seconds, exits) in place of ansible-playbook: the machine is not saturated, so this is what Drawbridge itself adds",
+            makespan_ms: unloadedFigures.makespan_ms,
+            critical_path_ms: unloadedFigures.critical_path_ms,
+            makespan_over_critical_path: unloadedFigures.makespan_over_critical_path,
+            dispatch_latency_ms: unloadedFigures.dispatch_latency_ms,
+            dispatch_breakdown_ms: dispatchBreakdown(graph, unloadedTimes, unloaded.value.buildset),
+            cpu_busy_fraction: unloaded.busy,
+          },
+          trivial: {
+            jobs: tb.jobs.length,
+            schedulers: 2,
+            executor_slots: PARALLEL,
+            enqueue_to_done_ms: ended - trivial.value.enqueuedAt,
+            checkout_end_to_done_ms: ended - checkoutEnd,
+            first_start_to_last_end_ms: lastEnd - firstStart,
+            jobs_per_s_after_checkout: r3(tb.jobs.length / ((ended - checkoutEnd) / 1000)),
+            cpu_busy_fraction: trivial.busy,
+            this_process_cpu_s: r3(trivial.value.processCpuMs / 1000),
+            machine_cpu_ms_per_job: r3(
+              (trivial.busy * cpus().length * (ended - trivial.value.enqueuedAt)) / tb.jobs.length,
+            ),
+            this_process_cpu_ms_per_job: r3(trivial.value.processCpuMs / tb.jobs.length),
+            playbook: 'stub command in place of ansible-playbook (prints one line, exits 0)',
+          },
+          machine_before_run: background,
+          setup: `ZooKeeper (one server, loopback), sshd on loopback with MaxSessions ${MAX_SESSIONS}, ansible-playbook ${'run by the executor / by make over OpenSSH with a ControlMaster connection'}`,
+        },
+        goals: [
+          goal('makespan_over_critical_path', ratioCp, '<= 1.05', ratioCp <= 1.05),
+          goal('makespan_over_make_j', ratioMake, '<= 1.10', ratioMake <= 1.1),
+          info('makespan_over_sequential', ratioSeq),
+          info('dispatch_latency_ms.p50', latency.p50),
+          goal('dispatch_latency_ms.p99', latency.p99, '<= 50 ms', latency.p99 <= 50),
+          info(
+            'without_ansible.dispatch_latency_ms.p99',
+            unloadedFigures.dispatch_latency_ms?.p99 ?? Number.NaN,
+          ),
+          goal('trivial_jobs_per_s', trivialPerS, '>= 200', trivialPerS >= 200),
+        ],
+      };
+    } finally {
+      await ssh?.close();
+      await sshd?.dispose();
+      await server?.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
