@@ -1,3 +1,4 @@
+import { waitUntil } from '../fixtures/wait.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { BastionConnection } from '../../src/bastion/connection.js';
 import type { BastionConnectionOptions } from '../../src/bastion/options.js';
@@ -28,17 +29,12 @@ export async function connect(
 }
 
 /** Polls until `check` returns true; fails with `what` when `timeoutMs` passes first. */
-export async function waitFor(
+export function waitFor(
   what: string,
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitUntil(check, what, timeoutMs);
 }
 
 /** Pids of live (non-zombie) processes in a process group, read from /proc. */

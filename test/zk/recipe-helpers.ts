@@ -5,6 +5,7 @@
  */
 import type { ZkClient } from '../../src/zk/client.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
+import { waitUntil } from '../fixtures/wait.js';
 import { expireSession as expireFromOutside } from '../fixtures/zookeeper.js';
 
 const opened = new Set<ZooKeeperClient>();
@@ -31,17 +32,12 @@ export async function closeAll(): Promise<void> {
   if (open.length > 0) throw new Error(`${open.length} ZooKeeper client(s) did not close`);
 }
 
-export async function waitFor(
+export function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return waitUntil(condition, what, timeoutMs, 10);
 }
 
 /** Every path below `root` (excluded), depth first, sorted. */
