@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { RunExecutorConfig } from './run-executor.js';
+import { spawnExecutor, type ExecutorProcess } from './spawn.js';
 import {
   completed,
   createWorld,
@@ -17,41 +15,9 @@ import {
   type World,
 } from './support.js';
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly id: string;
-  readonly exited: Promise<void>;
-}
-
-/** Starts run-executor.ts in a process of its own and waits until it runs. */
-async function spawnExecutor(config: RunExecutorConfig): Promise<Started> {
-  const script = join(import.meta.dirname, 'run-executor.ts');
-  const child = spawn(
-    process.execPath,
-    ['--import', '@swc-node/register/esm-register', script, JSON.stringify(config)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const stderr: string[] = [];
-  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const lines = createInterface({ input: child.stdout });
-  const first = await Promise.race([
-    new Promise<string>((resolve) => lines.once('line', resolve)),
-    exited.then(() => {
-      throw new Error(`run-executor exited before running: ${stderr.join('')}`);
-    }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('run-executor did not start within 30 s')), 30_000).unref(),
-    ),
-  ]);
-  lines.close();
-  const { id } = JSON.parse(first) as { id: string };
-  return { child, id, exited };
-}
-
 describe('executor process killed mid-build', () => {
   let world: World;
-  let started: Started | undefined;
+  let started: ExecutorProcess | undefined;
 
   beforeAll(async () => {
     world = await createWorld('crash');
@@ -67,21 +33,7 @@ describe('executor process killed mid-build', () => {
 
   it('loses its build lock with its session while the request stays RUNNING', async () => {
     const sessionTimeoutMs = 2_000;
-    started = await spawnExecutor({
-      zookeeper: world.chroot.connectString,
-      sessionTimeoutMs,
-      bastion: {
-        host: world.sshd.host,
-        port: world.sshd.port,
-        user: world.sshd.user,
-        privateKeyPath: world.sshd.privateKeyPath,
-        hostKey: world.sshd.hostKeyFingerprint,
-      },
-      workspaceRoot: world.workspaceRoot,
-      logRoot: world.logRoot,
-      source: { kind: 'fetch', url: world.repo.url },
-      slots: 2,
-    });
+    started = await spawnExecutor(world, sessionTimeoutMs);
     const r = await put(
       world,
       request(world, {
