@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { jsonCodec } from '../../src/zk/codec.js';
 import { commit, ZkDocument } from '../../src/zk/document.js';
@@ -7,8 +7,8 @@ import { entrySeq, orderEntries, ZkEventQueue } from '../../src/zk/queue.js';
 import { ZkReadWriteLock } from '../../src/zk/rwlock.js';
 import { prepareValue, sweepOrphanShards } from '../../src/zk/shard.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
-import { newChroot, type TestChroot } from '../fixtures/zookeeper.js';
-import { closeAll, connect, expireSession, tree, waitFor } from './recipe-helpers.js';
+import { type TestChroot } from '../fixtures/zookeeper.js';
+import { connect, expireSession, waitFor, withChroot } from './recipe-helpers.js';
 
 interface Ev {
   n: number;
@@ -35,17 +35,9 @@ describe('event queue', () => {
   let chroot: TestChroot;
   let client: ZooKeeperClient;
 
-  beforeAll(async () => {
-    chroot = await newChroot('queue');
-    client = await connect(chroot.connectString);
-  });
-
-  afterAll(async () => {
-    try {
-      expect(await tree(client)).toEqual([]);
-    } finally {
-      await closeAll();
-    }
+  withChroot('queue', (c, z) => {
+    chroot = c;
+    client = z;
   });
 
   it('reads events in the order they were put; ack deletes, twice is harmless', async () => {

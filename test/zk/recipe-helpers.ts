@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, expect } from '@jest/globals';
 /**
  * Shared by the recipe tests: clients on a test chroot, condition waits
  * with a message, a dump of what is left in the chroot, and expiring a
@@ -6,7 +7,11 @@
 import type { ZkClient } from '../../src/zk/client.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { waitUntil } from '../fixtures/wait.js';
-import { expireSession as expireFromOutside } from '../fixtures/zookeeper.js';
+import {
+  expireSession as expireFromOutside,
+  newChroot,
+  type TestChroot,
+} from '../fixtures/zookeeper.js';
 
 const opened = new Set<ZooKeeperClient>();
 
@@ -60,4 +65,28 @@ export async function expireSession(
   const creds = client.sessionCredentials();
   if (!creds) throw new Error('client has no session to expire');
   await expireFromOutside(serverConnectString, creds);
+}
+
+/**
+ * Gives a test file its own chroot and a client in it, and proves clean
+ * teardown: the chroot is empty at the end and every client is closed.
+ */
+export function withChroot(
+  name: string,
+  bind: (chroot: TestChroot, client: ZooKeeperClient) => void,
+): void {
+  let client: ZooKeeperClient | undefined;
+  beforeAll(async () => {
+    const chroot = await newChroot(name);
+    client = await connect(chroot.connectString);
+    bind(chroot, client);
+  });
+  afterAll(async () => {
+    try {
+      if (client) expect(await tree(client)).toEqual([]);
+    } finally {
+      await closeAll();
+    }
+    expect(client?.state).toBe('closed');
+  });
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { IllegalStateError } from '../../src/errors.js';
 import {
   ComponentRegistration,
@@ -8,8 +8,8 @@ import {
   watchComponents,
 } from '../../src/zk/registry.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
-import { newChroot, type TestChroot } from '../fixtures/zookeeper.js';
-import { closeAll, connect, expireSession, tree, waitFor } from './recipe-helpers.js';
+import { type TestChroot } from '../fixtures/zookeeper.js';
+import { connect, expireSession, waitFor, withChroot } from './recipe-helpers.js';
 
 const scheduler = (hostname: string) =>
   ({ kind: 'scheduler', hostname, pid: 4242, version: '0.1.0', state: 'initializing' }) as const;
@@ -18,17 +18,9 @@ describe('component registry', () => {
   let chroot: TestChroot;
   let client: ZooKeeperClient;
 
-  beforeAll(async () => {
-    chroot = await newChroot('registry');
-    client = await connect(chroot.connectString);
-  });
-
-  afterAll(async () => {
-    try {
-      expect(await tree(client)).toEqual([]);
-    } finally {
-      await closeAll();
-    }
+  withChroot('registry', (c, z) => {
+    chroot = c;
+    client = z;
   });
 
   it('registers an ephemeral record and updates its state by compare-and-set', async () => {

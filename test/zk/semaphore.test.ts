@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ZkNoNodeError, ZkTimeoutError } from '../../src/zk/errors.js';
 import { ZkRecipeArgumentError } from '../../src/zk/recipe-errors.js';
 import {
@@ -12,8 +12,8 @@ import {
 import { watchData } from '../../src/zk/watch.js';
 import type { Watcher, ZkClient } from '../../src/zk/client.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
-import { newChroot, type TestChroot } from '../fixtures/zookeeper.js';
-import { closeAll, connect, tree, waitFor } from './recipe-helpers.js';
+import { type TestChroot } from '../fixtures/zookeeper.js';
+import { connect, waitFor, withChroot } from './recipe-helpers.js';
 
 const h = (id: string): SemaphoreHolder => ({ id, owner: `/owners/${id}` });
 
@@ -30,17 +30,9 @@ describe('counting semaphore', () => {
   let chroot: TestChroot;
   let client: ZooKeeperClient;
 
-  beforeAll(async () => {
-    chroot = await newChroot('semaphore');
-    client = await connect(chroot.connectString);
-  });
-
-  afterAll(async () => {
-    try {
-      expect(await tree(client)).toEqual([]);
-    } finally {
-      await closeAll();
-    }
+  withChroot('semaphore', (c, z) => {
+    chroot = c;
+    client = z;
   });
 
   /** An ephemeral owner node for a holder. */

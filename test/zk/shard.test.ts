@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { bufferCodec } from '../../src/zk/codec.js';
 import { ANY_VERSION, ZkDocument } from '../../src/zk/document.js';
@@ -10,27 +10,22 @@ import {
   sweepOrphanShards,
 } from '../../src/zk/shard.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
-import { newChroot } from '../fixtures/zookeeper.js';
-import { closeAll, connect, tree } from './recipe-helpers.js';
+import { connect, tree, withChroot } from './recipe-helpers.js';
+import type { TestChroot } from '../fixtures/zookeeper.js';
 
 const MB = 1024 * 1024;
 
 describe('sharded values', () => {
+  let chroot: TestChroot;
   let client: ZooKeeperClient;
   let reader: ZooKeeperClient;
 
-  beforeAll(async () => {
-    const chroot = await newChroot('shard');
-    client = await connect(chroot.connectString);
-    reader = await connect(chroot.connectString);
+  withChroot('shard', (c, z) => {
+    chroot = c;
+    client = z;
   });
-
-  afterAll(async () => {
-    try {
-      expect(await tree(client)).toEqual([]);
-    } finally {
-      await closeAll();
-    }
+  beforeAll(async () => {
+    reader = await connect(chroot.connectString);
   });
 
   it('round-trips 5 MB through shards of at most 900 KiB, and removes them with the value', async () => {

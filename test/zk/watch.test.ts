@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { watchChildren, watchData, type DataSnapshot } from '../../src/zk/watch.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
-import {
-  chrootOn,
-  newChroot,
-  startZooKeeper,
-  type TestChroot,
-  type ZkServer,
-} from '../fixtures/zookeeper.js';
-import { closeAll, connect, expireSession, tree, waitFor } from './recipe-helpers.js';
+import { chrootOn, startZooKeeper, type TestChroot, type ZkServer } from '../fixtures/zookeeper.js';
+import { closeAll, connect, expireSession, tree, waitFor, withChroot } from './recipe-helpers.js';
 
 const text = (s: DataSnapshot | null): string => (s ? s.data.toString('utf8') : 'absent');
 
@@ -16,19 +10,9 @@ describe('watch helpers', () => {
   let chroot: TestChroot;
   let client: ZooKeeperClient;
 
-  beforeAll(async () => {
-    chroot = await newChroot('watch');
-    client = await connect(chroot.connectString);
-  });
-
-  afterAll(async () => {
-    // Clean teardown: every test removed what it made.
-    try {
-      expect(await tree(client)).toEqual([]);
-    } finally {
-      await closeAll();
-    }
-    expect(client.state).toBe('closed');
+  withChroot('watch', (c, z) => {
+    chroot = c;
+    client = z;
   });
 
   it('re-arms after every change: 100 quick writes end with the last value, in order', async () => {
