@@ -131,12 +131,7 @@ export class ZkMutex {
     this.begin('acquire the lock');
     const waiter = new Waiter(this.client, this.path, options);
     try {
-      // Creating the node may wait for a connection: give up on timeout or
-      // abort, and delete the node should it appear afterwards.
-      const created = await waiter.race(this.enqueue(), (late) => {
-        this.deleteOwnNode(late).catch(() => undefined);
-      });
-      const mine = this.adopt(created);
+      const mine = this.adopt(await this.enqueueOrGiveUp(waiter));
       for (;;) {
         waiter.check();
         const ahead = await waiter.race(this.aheadOf(mine), ignore);
@@ -154,6 +149,28 @@ export class ZkMutex {
       throw toError(e);
     } finally {
       waiter.dispose();
+    }
+  }
+
+  /**
+   * Creates our node, unless the wait is given up first. Creating may wait
+   * for a connection, so a timeout or abort does not wait for it then; the
+   * node is deleted should it appear later. While connected, the reply is
+   * moments away: wait for it and delete the node before rejecting, so a
+   * failed acquire leaves no node behind.
+   */
+  private async enqueueOrGiveUp(waiter: Waiter): Promise<string> {
+    const creating = this.enqueue();
+    try {
+      return await waiter.race(creating, (late) => {
+        this.deleteOwnNode(late).catch(() => undefined);
+      });
+    } catch (e) {
+      if (this.client.state === 'connected') {
+        const late = await creating.catch(() => undefined);
+        if (late !== undefined) await this.deleteOwnNode(late).catch(() => undefined);
+      }
+      throw e;
     }
   }
 
