@@ -241,7 +241,7 @@ export function checkPattern(r: StanzaReader, pattern: string, line: number, key
   }
 }
 
-function readSemaphores(
+export function readSemaphores(
   r: StanzaReader,
   v: YNode,
   key: string,

@@ -95,7 +95,16 @@ export const JOB_IDENTITY_KEYS = set('name', 'parent', 'abstract', 'final');
 /** Attributes a variant of a final job may still set: they decide when the job runs, not what it does. */
 export const FINAL_SAFE_KEYS = set('description', 'dependencies', 'files', 'irrelevant-files');
 
-export const PIPELINE_KEYS = set('name', 'manager', 'precedence', 'description', 'trigger');
+export const PIPELINE_KEYS = set(
+  'name',
+  'manager',
+  'precedence',
+  'description',
+  'trigger',
+  // Drawbridge's own: semaphores every buildset of the pipeline holds from checkout to its end.
+  'semaphore',
+  'semaphores',
+);
 export const PIPELINE_ZUUL_ONLY = set(
   'post-review',
   'supercedes',

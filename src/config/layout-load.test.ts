@@ -430,6 +430,55 @@ describe('loadLayoutFromSources: pipelines', () => {
   });
 });
 
+describe('loadLayoutFromSources: pipeline semaphores', () => {
+  it('reads semaphore and semaphores, in any of the job forms, without duplicates', () => {
+    const { layout, warnings } = loaded(`
+      - semaphore: {name: prod, max: 1}
+      - semaphore: {name: dns, max: 2}
+      - pipeline: {name: deploy, manager: serial, semaphore: prod}
+      - pipeline:
+          name: periodic
+          manager: independent
+          semaphores: [prod, {name: dns}, prod]
+      - pipeline: {name: quiet, manager: serial}
+    `);
+    expect(layout.pipelines.get('deploy')!.semaphores).toEqual(['prod']);
+    expect(layout.pipelines.get('periodic')!.semaphores).toEqual(['prod', 'dns']);
+    expect(layout.pipelines.get('quiet')!.semaphores).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('implies an undefined one with max 1 and warns at the pipeline naming it', () => {
+    const { layout, warnings } = loaded(`
+      - pipeline:
+          name: deploy
+          manager: serial
+          semaphores:
+            - prodd
+    `);
+    expect(layout.semaphores.get('prodd')).toMatchObject({ max: 1, implicit: true });
+    expect(warnings).toMatchObject([
+      {
+        code: 'DRAWBRIDGE_WARN_CONFIG_IMPLICIT_SEMAPHORE',
+        line: 5,
+        stanza: 'pipeline deploy',
+        key: 'semaphores',
+      },
+    ]);
+  });
+
+  it('refuses a semaphore reference that is not a name', () => {
+    const r = load(`
+      - pipeline: {name: deploy, manager: serial, semaphore: {max: 2}}
+    `);
+    expect(r.layout).toBeUndefined();
+    expect(r.errors.map((e) => [e.line, e.key, e.message])).toEqual([
+      [1, 'semaphore.max', expect.stringMatching(/max/)],
+      [1, 'semaphore.name', 'a semaphore reference needs a name'],
+    ]);
+  });
+});
+
 describe('the loaded layout', () => {
   const text = `
     @pipeline

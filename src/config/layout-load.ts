@@ -7,7 +7,7 @@ import type { LayoutParseCache } from './layout-cache.js';
 import { E, W } from './layout-codes.js';
 import { Diagnostics, suggest } from './layout-diagnostics.js';
 import { deepFreeze, FrozenMap } from './layout-freeze.js';
-import { parseJobStanza, type JobPatch } from './layout-job-parse.js';
+import { parseJobStanza, type JobPatch, type Located } from './layout-job-parse.js';
 import { resolveJobs } from './layout-job-resolve.js';
 import { STANZA_TYPES, ZUUL_ONLY_STANZAS } from './layout-keys.js';
 import { parsePipelineStanza, parseSemaphoreStanza } from './layout-pipeline-parse.js';
@@ -50,6 +50,8 @@ interface Collected {
   readonly semaphores: Map<string, Semaphore>;
   readonly templates: Map<string, ProjectDef>;
   readonly projects: ProjectDef[];
+  /** Semaphores named by pipeline stanzas, keyed by pipeline, with where. */
+  readonly pipelineSemaphores: Map<string, (Located<string> & { file: string })[]>;
 }
 
 export function loadLayoutFromSources(
@@ -63,6 +65,7 @@ export function loadLayoutFromSources(
     semaphores: new Map(),
     templates: new Map(),
     projects: [],
+    pipelineSemaphores: new Map(),
   };
   for (const src of sources) collectFile(src, c, diags, options.cache);
   const resolved = resolveJobs(c.jobs, diags);
@@ -158,9 +161,14 @@ function collectStanza(
       else list.push(job);
       return;
     }
-    case 'pipeline':
-      addUnique(r, c.pipelines, parsePipelineStanza(r, node, line), 'pipeline', line);
+    case 'pipeline': {
+      const refs: (Located<string> & { file: string })[] = [];
+      const pipeline = parsePipelineStanza(r, node, line, refs);
+      if (pipeline !== undefined && !c.pipelines.has(pipeline.name))
+        c.pipelineSemaphores.set(pipeline.name, refs);
+      addUnique(r, c.pipelines, pipeline, 'pipeline', line);
       return;
+    }
     case 'semaphore':
       addUnique(r, c.semaphores, parseSemaphoreStanza(r, node, line), 'semaphore', line);
       return;
@@ -209,8 +217,12 @@ function withImplicitSemaphores(c: Collected, diags: Diagnostics): Map<string, S
         p.sections.flatMap((s) => s.jobs.flatMap((j) => (j.variant ? [j.variant] : []))),
       ),
     );
-  for (const patch of refs) {
-    for (const s of patch.semaphores ?? []) {
+  const named = [
+    ...refs.map((patch) => ({ stanza: `job ${patch.name}`, refs: patch.semaphores ?? [] })),
+    ...[...c.pipelineSemaphores].map(([name, list]) => ({ stanza: `pipeline ${name}`, refs: list })),
+  ];
+  for (const { stanza, refs: list } of named) {
+    for (const s of list) {
       if (all.has(s.value)) continue;
       all.set(s.value, {
         name: s.value,
@@ -221,7 +233,7 @@ function withImplicitSemaphores(c: Collected, diags: Diagnostics): Map<string, S
       const hint = suggest(s.value, c.semaphores.keys());
       diags.warn(
         W.implicitSemaphore,
-        { file: s.file, line: s.line, stanza: `job ${patch.name}`, key: 'semaphores' },
+        { file: s.file, line: s.line, stanza, key: 'semaphores' },
         `semaphore "${s.value}" is not defined; using an implicit one with max 1${hint}`,
       );
     }

@@ -1,7 +1,7 @@
 /** Reads `pipeline` and `semaphore` stanzas. */
 import { CronSyntaxError, parseCron } from '../cron/index.js';
 import { E, W } from './layout-codes.js';
-import { checkPattern } from './layout-job-parse.js';
+import { checkPattern, readSemaphores, type Located } from './layout-job-parse.js';
 import {
   GIT_TRIGGER_KEYS,
   MANAGERS,
@@ -49,10 +49,12 @@ export function parseSemaphoreStanza(
   return { name: head.name, max, implicit: false, source: { file: r.file, line } };
 }
 
+/** `semaphoreRefs` receives each semaphore reference with its line, for the implicit-semaphore check. */
 export function parsePipelineStanza(
   r: StanzaReader,
   node: YNode,
   line: number,
+  semaphoreRefs: (Located<string> & { file: string })[] = [],
 ): Pipeline | undefined {
   const head = named(r, node, 'pipeline', line);
   if (head === undefined) return undefined;
@@ -60,12 +62,15 @@ export function parsePipelineStanza(
   let precedence: Precedence = 'normal';
   let description: string | undefined;
   let triggers: Trigger[] = [];
+  const semaphores: (Located<string> & { file: string })[] = [];
   for (const e of r.known(head.entries, PIPELINE_KEYS, PIPELINE_ZUUL_ONLY)) {
     if (e.key === 'manager') manager = oneOf(r, e.value, 'manager', MANAGERS);
     else if (e.key === 'precedence')
       precedence = oneOf(r, e.value, 'precedence', PRECEDENCES) ?? 'normal';
     else if (e.key === 'description') description = r.text(e.value, 'description');
     else if (e.key === 'trigger') triggers = parseTriggers(r, e.value);
+    else if (e.key === 'semaphore' || e.key === 'semaphores')
+      semaphores.push(...readSemaphores(r, e.value, e.key));
   }
   if (!head.entries.some((e) => e.key === 'manager')) {
     r.error(
@@ -76,12 +81,14 @@ export function parsePipelineStanza(
     );
   }
   if (manager === undefined) return undefined;
+  semaphoreRefs.push(...semaphores);
   return {
     name: head.name,
     manager,
     precedence,
     description,
     triggers,
+    semaphores: [...new Set(semaphores.map((s) => s.value))],
     source: { file: r.file, line },
   };
 }

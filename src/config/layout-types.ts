@@ -56,6 +56,11 @@ export interface Pipeline {
   readonly precedence: Precedence;
   readonly description: string | undefined;
   readonly triggers: readonly Trigger[];
+  /**
+   * Held by each buildset of the pipeline from before its checkout until it
+   * ends (a Drawbridge extension; Zuul has job semaphores only).
+   */
+  readonly semaphores: readonly string[];
   readonly source: SourceRef;
 }
 

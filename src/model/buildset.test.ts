@@ -23,6 +23,7 @@ const record = (over: Partial<Buildset> = {}): Buildset => ({
   changedFiles: null,
   layoutVersion: 'v1',
   precedence: 'normal',
+  semaphores: ['prod'],
   createdAt: 1,
   startedAt: null,
   endedAt: null,
@@ -56,6 +57,12 @@ describe('buildset records', () => {
   it('round-trip through the codec', () => {
     const bs = record();
     expect(buildsetCodec.decode(buildsetCodec.encode(bs))).toEqual(bs);
+  });
+
+  it('read a record written before pipelines had semaphores as holding none', () => {
+    const old: Partial<Buildset> = record();
+    delete old.semaphores;
+    expect(buildsetCodec.decode(bytes(old)).semaphores).toEqual([]);
   });
 
   it('refuse an abbreviated commit, naming the field', () => {

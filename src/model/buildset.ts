@@ -112,6 +112,12 @@ export const buildsetSchema = z
     changedFiles: z.array(z.string()).nullable(),
     layoutVersion: z.string(),
     precedence: z.enum(['high', 'normal', 'low']),
+    /**
+     * The pipeline's semaphores, frozen at creation: held under the buildset's
+     * id from its start (before checkout) until it is done. Absent in records
+     * written before pipelines had semaphores.
+     */
+    semaphores: z.array(name).default([]),
     createdAt: epochMs,
     startedAt: epochMs.nullable(),
     endedAt: epochMs.nullable(),

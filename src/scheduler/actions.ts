@@ -19,13 +19,15 @@ export type BuildsetAction =
   /** Set `cancelRequested` on the request; the executor running it aborts. */
   | { readonly type: 'cancel-build'; readonly job: string; readonly requestId: string }
   /**
-   * Emitted once for every job that reaches a final state. `semaphores` lists
-   * only what the job held (often nothing); `holder` is the holder id used to
+   * Emitted once for every job that reaches a final state, and once when a
+   * started buildset whose pipeline has semaphores ends. `semaphores` lists
+   * only what was held (often nothing); `holder` is the holder id used to
    * acquire them, null if the job was never dispatched.
    */
   | {
       readonly type: 'release-semaphores';
-      readonly job: string;
+      /** The job, or null for the buildset's own (pipeline) semaphores. */
+      readonly job: string | null;
       readonly holder: string | null;
       readonly semaphores: readonly string[];
     };
@@ -33,6 +35,14 @@ export type BuildsetAction =
 export interface Transition {
   readonly buildset: Buildset;
   readonly actions: readonly BuildsetAction[];
+}
+
+/**
+ * The holder id of a buildset's own semaphores: its id, which no request id
+ * equals (those always carry a suffix), so it never collides with a job's.
+ */
+export function buildsetHolder(bs: Pick<Buildset, 'id'>): string {
+  return bs.id;
 }
 
 /**

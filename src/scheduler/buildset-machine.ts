@@ -33,7 +33,9 @@ export type BuildsetInput =
   /** The request's executor lock vanished: the build is LOST. */
   | { readonly type: 'lost'; readonly requestId: string }
   /** Dequeue: stop everything, end CANCELED with `reason`. */
-  | { readonly type: 'cancel'; readonly reason: string };
+  | { readonly type: 'cancel'; readonly reason: string }
+  /** Still queued for `reason` (its pipeline semaphores are busy): shown to people. */
+  | { readonly type: 'waiting'; readonly reason: string };
 
 export function applyInput(bs: Buildset, input: BuildsetInput, now: number): Transition {
   if (input.type === 'build-completed' && input.buildsetId !== bs.id)
@@ -61,6 +63,10 @@ function step(bs: Buildset, input: BuildsetInput, now: number, out: BuildsetActi
     }
     case 'cancel':
       return cancel(bs, input.reason, now, out);
+    case 'waiting':
+      if (bs.state !== 'queued' || bs.message === input.reason) return false;
+      bs.message = input.reason;
+      return true;
   }
 }
 
@@ -68,6 +74,7 @@ function start(bs: Buildset, requestId: string, now: number, out: BuildsetAction
   if (bs.state !== 'queued') return false;
   bs.state = 'checkout';
   bs.startedAt = now;
+  bs.message = null;
   bs.checkout.requestBase = requestId;
   requestAttempt(bs.checkout, 1, now);
   out.push({ type: 'request-checkout', request: checkoutRequest(bs) });
@@ -157,7 +164,7 @@ function checkoutCompleted(
   checkout.endedAt = now;
   const message = `checkout failed: ${why}`;
   for (const job of bs.jobs) finishJob(job, 'SKIPPED', `skipped: ${message}`, now, out);
-  endBuildset(bs, 'ERROR', message, now);
+  endBuildset(bs, 'ERROR', message, now, out);
 }
 
 function cancel(bs: Buildset, reason: string, now: number, out: BuildsetAction[]): boolean {
@@ -172,7 +179,7 @@ function cancel(bs: Buildset, reason: string, now: number, out: BuildsetAction[]
     stopRequest(job, job.name, out);
     finishJob(job, 'CANCELED', reason, now, out);
   }
-  endBuildset(bs, 'CANCELED', reason, now);
+  endBuildset(bs, 'CANCELED', reason, now, out);
   return true;
 }
 

@@ -28,6 +28,8 @@ export interface CreateBuildsetInput {
   readonly changedFiles: readonly string[] | null;
   readonly layoutVersion: string;
   readonly precedence: 'high' | 'normal' | 'low';
+  /** The pipeline's own semaphores, held by the buildset from start to end. */
+  readonly semaphores?: readonly string[];
   /** The pipeline's jobs from the layout, in listing order. */
   readonly jobs: readonly ResolvedJob[];
   readonly now: number;
@@ -91,6 +93,7 @@ function base(
     changedFiles: input.changedFiles === null ? null : [...input.changedFiles],
     layoutVersion: input.layoutVersion,
     precedence: input.precedence,
+    semaphores: [...(input.semaphores ?? [])],
     createdAt: input.now,
     startedAt: null,
     endedAt: null,

@@ -14,6 +14,7 @@ import {
 } from './actions.js';
 import { NotDispatchableError } from './errors.js';
 import { graphOf, statesOf } from './graph-view.js';
+import { buildsetRelease } from './settle.js';
 
 export interface DispatchCandidate {
   readonly job: string;
@@ -72,7 +73,9 @@ export function markDispatched(
 /**
  * The actions the stored state implies, for a scheduler taking over after
  * one died between writing a buildset and performing its actions: requests
- * that must exist, cancels that must be set, semaphores that must be free.
+ * that must exist, cancels that must be set, semaphores that must be free
+ * (a done buildset's own included: it stays queued for one more pass so
+ * that this can happen; see removeDone).
  * All are idempotent, so performing them again is harmless.
  */
 export function reconcile(bs: Buildset): BuildsetAction[] {
@@ -96,5 +99,7 @@ export function reconcile(bs: Buildset): BuildsetAction[] {
   });
   if (bs.checkout.state === 'CANCELED' && bs.checkout.requestId !== null)
     out.push({ type: 'cancel-build', job: CHECKOUT_JOB, requestId: bs.checkout.requestId });
+  const release = buildsetRelease(bs);
+  if (release !== undefined) out.push(release);
   return out;
 }

@@ -3,7 +3,7 @@
  * dispatch, the pipeline queue and the status summary. No I/O, no clock:
  * the shell passes `now` in and performs the returned actions.
  */
-export { CHECKOUT_ATTEMPTS, CHECKOUT_JOB, attemptRequestId } from './actions.js';
+export { CHECKOUT_ATTEMPTS, CHECKOUT_JOB, attemptRequestId, buildsetHolder } from './actions.js';
 export type { BuildsetAction, Transition } from './actions.js';
 export { applyInput } from './buildset-machine.js';
 export type { BuildsetInput } from './buildset-machine.js';

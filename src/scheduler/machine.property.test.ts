@@ -17,6 +17,10 @@ import { pipelineStatus } from './status.js';
 import { buildset, job, outcome } from './test-fixtures.js';
 
 const SEMAPHORES = ['s1', 's2'];
+/** The pipeline's own semaphore, held by the buildset from start to end. */
+const PIPELINE_SEMAPHORE = 'p';
+/** The key `releases` counts the buildset's own releases under. */
+const BUILDSET = '(buildset)';
 const OUTCOMES: readonly BuildOutcome[] = [
   outcome('SUCCESS'),
   outcome('SUCCESS'),
@@ -46,13 +50,15 @@ const arbSpecs = fc.array(
   { minLength: 1, maxLength: 7 },
 );
 
+const arbBuildset = fc.record({ specs: arbSpecs, pipelineSemaphore: fc.boolean() });
+
 const arbSteps = fc.array(fc.record({ op: fc.nat(99), pick: fc.nat(), res: fc.nat() }), {
   maxLength: 80,
 });
 
 type Step = { op: number; pick: number; res: number };
 
-function toBuildset(specs: readonly Spec[]): Buildset {
+function toBuildset(specs: readonly Spec[], pipelineSemaphore = false): Buildset {
   const jobs = specs.map((s, i) => {
     // Only earlier jobs, so the graph is acyclic; every other one soft.
     const deps = [...new Set(s.deps.filter(() => i > 0).map((d) => d % i))];
@@ -62,7 +68,7 @@ function toBuildset(specs: readonly Spec[]): Buildset {
       { attempts: s.attempts, semaphores: s.semaphores },
     );
   });
-  return buildset(jobs);
+  return buildset(jobs, { semaphores: pipelineSemaphore ? [PIPELINE_SEMAPHORE] : [] });
 }
 
 /** The simulated shell, with the bookkeeping the properties need. */
@@ -80,6 +86,12 @@ class Sim {
 
   apply(input: BuildsetInput): void {
     this.now += 10;
+    // The shell takes the pipeline's semaphores before it applies a start.
+    if (input.type === 'start' && this.bs.state === 'queued')
+      for (const s of this.bs.semaphores) {
+        expect(this.holders.has(s)).toBe(false);
+        this.holders.set(s, this.bs.id);
+      }
     const t = applyInput(this.bs, input, this.now);
     // Idempotence: the same input again changes nothing.
     const again = applyInput(t.buildset, input, this.now + 5);
@@ -137,13 +149,21 @@ class Sim {
     this.checkDerived();
   }
 
-  /** Every record is valid to store; reconcile repeats exactly the requests issued; the status adds up. */
+  /**
+   * Every record is valid to store; reconcile repeats exactly the requests
+   * issued, and releases the buildset's own semaphores exactly when it is
+   * done and held them; the status adds up.
+   */
   private checkDerived(): void {
     expect(buildsetCodec.decode(buildsetCodec.encode(this.bs))).toEqual(this.bs);
-    for (const a of reconcile(this.bs)) {
+    const again = reconcile(this.bs);
+    for (const a of again) {
       if (a.type === 'request-build' || a.type === 'request-checkout')
         expect(a.request).toEqual(this.issued.get(a.request.id));
     }
+    const ownRelease = again.some((a) => a.type === 'release-semaphores' && a.job === null);
+    const heldOwn = this.bs.semaphores.length > 0 && this.bs.startedAt !== null;
+    expect(ownRelease).toBe(this.bs.state === 'done' && heldOwn);
     const status = pipelineStatus({
       state: { pipeline: this.bs.pipeline, queue: [this.bs.id] },
       manager: 'serial',
@@ -176,7 +196,8 @@ class Sim {
       expect(this.outstanding.has(r.id)).toBe(false);
       this.outstanding.set(r.id, { job: r.job, attempt: r.attempt });
     } else if (a.type === 'release-semaphores') {
-      this.releases.set(a.job, (this.releases.get(a.job) ?? 0) + 1);
+      const key = a.job ?? BUILDSET;
+      this.releases.set(key, (this.releases.get(key) ?? 0) + 1);
       for (const s of a.semaphores) {
         expect(this.holders.get(s)).toBe(a.holder);
         this.holders.delete(s);
@@ -198,6 +219,8 @@ class Sim {
 function checkEnd(sim: Sim): void {
   const bs = sim.bs;
   expect(bs.state).toBe('done');
+  const started = bs.startedAt !== null;
+  expect(sim.releases.get(BUILDSET) ?? 0).toBe(started && bs.semaphores.length > 0 ? 1 : 0);
   expect(isTerminal(bs.checkout.state)).toBe(true);
   expect(sim.holders.size).toBe(0);
   for (const j of bs.jobs) {
@@ -217,8 +240,12 @@ function checkEnd(sim: Sim): void {
   }
 }
 
-function run(specs: readonly Spec[], steps: readonly Step[], seed: number): Sim {
-  const sim = new Sim(toBuildset(specs));
+function run(
+  { specs, pipelineSemaphore }: { specs: readonly Spec[]; pipelineSemaphore: boolean },
+  steps: readonly Step[],
+  seed: number,
+): Sim {
+  const sim = new Sim(toBuildset(specs, pipelineSemaphore));
   for (const { op, pick, res } of steps) {
     if (op < 25) sim.dispatch(pick);
     else if (op < 60) sim.complete(pick, res);
@@ -242,8 +269,8 @@ function run(specs: readonly Spec[], steps: readonly Step[], seed: number): Sim 
 describe('buildset machine properties', () => {
   it('holds every rule over random graphs and event sequences', () => {
     fc.assert(
-      fc.property(arbSpecs, arbSteps, fc.nat(), (specs, steps, seed) => {
-        checkEnd(run(specs, steps, seed));
+      fc.property(arbBuildset, arbSteps, fc.nat(), (input, steps, seed) => {
+        checkEnd(run(input, steps, seed));
       }),
       { numRuns: 300 },
     );
@@ -264,8 +291,8 @@ describe('buildset machine properties', () => {
   it('reaches every kind of ending (the generator is not degenerate)', () => {
     const seen = new Set<string>();
     fc.assert(
-      fc.property(arbSpecs, arbSteps, fc.nat(), (specs, steps, seed) => {
-        seen.add(String(run(specs, steps, seed).bs.result));
+      fc.property(arbBuildset, arbSteps, fc.nat(), (input, steps, seed) => {
+        seen.add(String(run(input, steps, seed).bs.result));
       }),
       { numRuns: 200, seed: 42 },
     );

@@ -110,12 +110,20 @@ export function dequeue(
   return { state, changed: [t.buildset], actions: t.actions };
 }
 
-/** Drops done buildsets from the queue; the caller moves `removed` to history. */
+/**
+ * Drops done buildsets from the queue; the caller moves `removed` to history.
+ * `settled` narrows it to those whose final actions are known to be performed
+ * (the shell passes "was already done when loaded"), so that a crash right
+ * after the final write still finds them queued and reconciles them.
+ */
 export function removeDone(
   state: PipelineState,
   buildsets: BuildsetLookup,
+  settled: (id: string) => boolean = () => true,
 ): { readonly state: PipelineState; readonly removed: readonly string[] } {
-  const removed = state.queue.filter((id) => recordOf(state, buildsets, id).state === 'done');
+  const removed = state.queue.filter(
+    (id) => recordOf(state, buildsets, id).state === 'done' && settled(id),
+  );
   if (removed.length === 0) return { state, removed };
   return { state: { ...state, queue: state.queue.filter((id) => !removed.includes(id)) }, removed };
 }

@@ -68,6 +68,8 @@ export interface BuildsetStatus {
   readonly oldCommit: string | null;
   readonly trigger: Buildset['trigger'];
   readonly layoutVersion: string;
+  /** The pipeline semaphores it holds from start to end (waits for while queued). */
+  readonly semaphores: readonly string[];
   readonly state: Buildset['state'];
   readonly result: Buildset['result'];
   readonly message: string | null;
@@ -138,6 +140,7 @@ function buildsetStatus(
     oldCommit: bs.oldCommit,
     trigger: { ...bs.trigger },
     layoutVersion: bs.layoutVersion,
+    semaphores: [...bs.semaphores],
     state: bs.state,
     result: bs.result,
     message: bs.message,

@@ -75,6 +75,8 @@ export interface E2eWorld {
   repository(pollIntervalMs: number): NonNullable<SchedulerTriggerOptions['repository']>;
   /** Enqueues the head of main by hand; returns the buildset id. */
   enqueue(pipeline: string): Promise<string>;
+  /** Asks for a buildset to be dequeued (cancelled). */
+  dequeue(pipeline: string, buildsetId: string): Promise<void>;
   buildset(pipeline: string, id: string): Promise<Buildset | null>;
   /** Ids of every buildset record kept for the pipeline. */
   buildsetIds(pipeline: string): Promise<string[]>;
@@ -161,6 +163,23 @@ export async function createE2eWorld(
         );
         await q.put(event);
         return buildsetIdFor(pipeline, 'manual', event.id);
+      },
+      async dequeue(pipeline, buildsetId) {
+        counter += 1;
+        const event: ManagementEvent = {
+          type: 'dequeue',
+          pipeline,
+          buildsetId,
+          id: `e2e-${process.pid}-${counter}`,
+          requestedBy: 'test',
+          requestedAt: Date.now(),
+        };
+        const q = new ZkEventQueue(
+          zk,
+          paths.pipelineManagementEvents(pipeline),
+          managementEventCodec,
+        );
+        await q.put(event);
       },
       async buildset(p, id) {
         return (await doc(p, id).read())?.value ?? null;

@@ -24,6 +24,7 @@ export function timerLayout(entries: Record<string, string[]>): {
       manager: 'serial',
       precedence: 'normal',
       description: undefined,
+      semaphores: [],
       source,
     });
   }

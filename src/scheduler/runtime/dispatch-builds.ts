@@ -16,7 +16,7 @@ import type { ZkClient } from '../../zk/client.js';
 import { ZkNoNodeError } from '../../zk/errors.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { tryAcquireAll, type SemaphoreSpec } from '../../zk/semaphore.js';
-import { applyInput, dispatchable, markDispatched, startable } from '../index.js';
+import { applyInput, buildsetHolder, dispatchable, markDispatched, startable } from '../index.js';
 import type { PassDraft } from './draft.js';
 import { checkoutRequestId, jobRequestId } from './ids.js';
 
@@ -30,13 +30,23 @@ export interface DispatchContext {
   readonly log: Logger;
 }
 
-/** Starts every buildset the manager allows now. */
-export function startBuildsets(d: PassDraft, ctx: DispatchContext): void {
+/**
+ * Starts every buildset the manager allows now whose pipeline semaphores are
+ * free; one whose semaphores are busy stays queued (and says why).
+ */
+export async function startBuildsets(d: PassDraft, ctx: DispatchContext): Promise<void> {
   for (const id of startable(d.state, ctx.manager, d.records)) {
     const bs = d.records.get(id);
     if (bs === undefined) continue;
+    const log = ctx.log.child({ buildset: id });
+    if (!(await takeSemaphores(d, ctx, id, buildsetHolder(bs), bs.semaphores))) {
+      const reason = `waiting for semaphore ${bs.semaphores.join(', ')}`;
+      d.take(bs, applyInput(bs, { type: 'waiting', reason }, ctx.now));
+      log.debug({ semaphores: bs.semaphores }, 'pipeline semaphores busy: buildset waits');
+      continue;
+    }
     d.take(bs, applyInput(bs, { type: 'start', requestId: checkoutRequestId(id) }, ctx.now));
-    ctx.log.info({ buildset: id }, 'buildset started: checkout requested');
+    log.info('buildset started: checkout requested');
   }
 }
 

@@ -106,6 +106,7 @@ async function create(d: PassDraft, ctx: EventContext, n: NewBuildset): Promise<
     pipeline: ctx.pipeline.name,
     layoutVersion: ctx.layoutVersion,
     precedence: ctx.pipeline.precedence,
+    semaphores: ctx.pipeline.semaphores,
     jobs: pipelineJobs(ctx.layout, ctx.pipeline.name),
     now: ctx.now,
   });

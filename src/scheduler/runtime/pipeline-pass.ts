@@ -22,7 +22,7 @@ import { ZkBadVersionError, ZkError, ZkNoNodeError, ZkNodeExistsError } from '..
 import { ZkMutex } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ZkEventQueue, type QueueEntry } from '../../zk/queue.js';
-import { reconcile, removeDone } from '../index.js';
+import { buildsetHolder, reconcile, removeDone } from '../index.js';
 import { SchedulerLockLostError } from '../runtime-errors.js';
 import {
   dispatchJobs,
@@ -55,8 +55,13 @@ export interface PassDeps {
   readonly holder: string;
 }
 
-/** busy: another scheduler holds the lock; conflict: lost the write race too often. */
-export type PassResult = 'busy' | 'idle' | 'done' | 'conflict';
+/**
+ * busy: another scheduler holds the lock; conflict: lost the write race too
+ * often; again: done, and the pipeline wants another pass soon (finished
+ * buildsets leave the queue one pass later; semaphores were given back that
+ * another pipeline may be waiting for).
+ */
+export type PassResult = 'busy' | 'idle' | 'done' | 'again' | 'conflict';
 
 const WRITE_ROUNDS = 3;
 
@@ -147,9 +152,10 @@ export class PipelinePasses {
     await this.#applyEvents(d, now, management, results, triggers);
     const ctx = this.#dispatchContext(now);
     await noteStarted(d, ctx, (id) => this.#actions.readRequest(id));
-    const done = removeDone(d.state, d.records);
+    // Only buildsets already done when loaded: their final actions were performed.
+    const done = removeDone(d.state, d.records, (id) => snap.records.get(id)?.state === 'done');
     d.setState(done.state);
-    startBuildsets(d, ctx);
+    await startBuildsets(d, ctx);
     await dispatchJobs(d, ctx);
 
     let version = snap.stateVersion;
@@ -168,6 +174,9 @@ export class PipelinePasses {
     await this.#afterWrite(d, done.removed, now, reconciled);
     this.#cleanVersion = version;
     const events = management.length + results.length + triggers.length;
+    if (d.state.queue.some((id) => d.records.get(id)?.state === 'done')) return 'again';
+    if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
+      return 'again';
     return d.dirty || events > 0 ? 'done' : 'idle';
   }
 
@@ -248,8 +257,10 @@ export class PipelinePasses {
    */
   async #giveBack(d: PassDraft): Promise<void> {
     for (const t of d.taken) {
-      const stored = await this.#store.buildsetDoc(t.buildsetId).read();
-      if (stored?.value.jobs.some((j) => j.requestBase === t.holder)) continue;
+      const stored = (await this.#store.buildsetDoc(t.buildsetId).read())?.value;
+      if (stored?.jobs.some((j) => j.requestBase === t.holder)) continue;
+      // The winner started the same buildset: the pipeline semaphores are its now.
+      if (stored && t.holder === buildsetHolder(stored) && stored.state !== 'queued') continue;
       await this.#actions.release(t.holder, t.semaphores);
     }
   }

@@ -246,8 +246,8 @@ export class Scheduler {
     try {
       if (!(await pass.hasWork())) return;
       const result = await pass.run(signal);
-      // Busy: its holder sees the same events. Conflict: look again soon.
-      if (result === 'conflict') this.#again = true;
+      // Busy: its holder sees the same events. Conflict or again: look again soon.
+      if (result === 'conflict' || result === 'again') this.#again = true;
     } catch (e) {
       if (signal.aborted) return;
       this.#log.warn(
