@@ -21,6 +21,7 @@ import { createGitRepo, type GitRepoFixture } from '../test/fixtures/git-repo.js
 import { startSshd, type SshdFixture } from '../test/fixtures/sshd.js';
 import { startZooKeeper, type ZkServer } from '../test/fixtures/zookeeper.js';
 import type { Bench, Goal } from './bench.js';
+import { cpuDelta, treeCpuMs, zkCounters } from './proc-cpu.js';
 import { summarize } from './stats.js';
 
 interface Env {
@@ -108,6 +109,16 @@ async function runBuilds(
   return started;
 }
 
+/** CPU ms so far of this process, the sshd tree and the ZooKeeper JVM. */
+function cpuNow(env: Env, server: ZkServer | undefined): Record<string, number> {
+  const pid = Number(readFileSync(join(env.sshd.dir, 'sshd.pid'), 'utf8').trim());
+  const self = process.cpuUsage();
+  return {
+    ...treeCpuMs({ sshd: pid, zookeeper: server?.pid ?? -1 }),
+    node: (self.user + self.system) / 1000,
+  };
+}
+
 async function withExecutor<T>(
   env: Env,
   slots: number,
@@ -163,13 +174,23 @@ export const executorBench: Bench = {
       // (b) a burst of trivial builds per slot count.
       const burst = quick ? 24 : 80;
       const throughput: Record<string, number> = {};
+      const cpuPerBuild: Record<string, Record<string, number>> = {};
+      const zkPerBuild: Record<string, Record<string, number>> = {};
       for (const slots of [1, 2, 4, 8]) {
         await withExecutor(env, slots, true, async (executor) => {
           await runBuilds(env, executor, [request(env, {})]); // warm-up
           const reqs = Array.from({ length: burst }, () => request(env, {}));
+          const zk0 = await zkCounters(server?.connectString ?? '');
+          const cpu0 = cpuNow(env, server);
           const t0 = performance.now();
           await runBuilds(env, executor, reqs);
           const seconds = (performance.now() - t0) / 1000;
+          cpuPerBuild[`slots_${slots}`] = cpuDelta(cpu0, cpuNow(env, server), burst);
+          zkPerBuild[`slots_${slots}`] = cpuDelta(
+            zk0,
+            await zkCounters(server?.connectString ?? ''),
+            burst,
+          );
           throughput[`slots_${slots}`] = Math.round((burst / seconds) * 10) / 10;
         });
       }
@@ -189,6 +210,12 @@ export const executorBench: Bench = {
             'request createdAt (set just before the znode is written) to the moment the executor sees the remote process group of ansible-playbook start (DRAWBRIDGE_PGID marker, outcome.startedAt); excludes ansible-playbook start-up',
           throughput_builds_per_s: throughput,
           throughput_burst: burst,
+          cpu_ms_per_build: cpuPerBuild,
+          zookeeper_per_build: zkPerBuild,
+          zookeeper_counted_as:
+            'requests: packets the server received (every client, pings included; the bench writes each request too); transactions: zxid increments (a multi is one)',
+          cpu_measured_as:
+            'during each burst: this process (executor and ZooKeeper client) from process.cpuUsage; sshd (every process under the daemon: sessions, shells, the stub) and ZooKeeper (the JVM) from /proc/<pid>/stat, children counted once reaped',
           throughput_playbook:
             'stub command in place of ansible-playbook (prints one line, exits 0): measures claim + workspace verify + SFTP vars + SSH exec + report',
         },

@@ -22,6 +22,7 @@ import type { Buildset } from '../src/model/index.js';
 import { startSshd, type SshdFixture } from '../test/fixtures/sshd.js';
 import { startZooKeeper, type ZkServer } from '../test/fixtures/zookeeper.js';
 import type { Bench, Goal } from './bench.js';
+import { cpuDelta, treeCpuMs, zkCounters } from './proc-cpu.js';
 import { runBuildset } from './scheduler-drawbridge.js';
 import { makefile, openSsh, runMake, type MakeJob, type OpenSsh } from './scheduler-make.js';
 import {
@@ -279,6 +280,13 @@ export const schedulerBench: Bench = {
       const unloadedFigures = runFigures(graph, unloadedTimes);
 
       // (3) trivial jobs: a stub for ansible-playbook, a wide layout.
+      const trees = (): Record<string, number> =>
+        treeCpuMs({
+          sshd: Number(readFileSync(join(s.dir, 'sshd.pid'), 'utf8').trim()),
+          zookeeper: server?.pid ?? -1,
+        });
+      const zk0 = await zkCounters(server.connectString);
+      const trees0 = trees();
       const trivial = await cpuShare(() =>
         runBuildset({
           connectString: `${server!.connectString}/bench-trivial`,
@@ -289,6 +297,12 @@ export const schedulerBench: Bench = {
           schedulers: 2,
           timeoutMs: 120_000,
         }),
+      );
+      const treesPerJob = cpuDelta(trees0, trees(), trivial.value.buildset.jobs.length);
+      const zkPerJob = cpuDelta(
+        zk0,
+        await zkCounters(server.connectString),
+        trivial.value.buildset.jobs.length,
       );
       const tb = trivial.value.buildset;
       const ended = tb.endedAt ?? Date.now();
@@ -389,6 +403,10 @@ export const schedulerBench: Bench = {
               (trivial.busy * cpus().length * (ended - trivial.value.enqueuedAt)) / tb.jobs.length,
             ),
             this_process_cpu_ms_per_job: r3(trivial.value.processCpuMs / tb.jobs.length),
+            sshd_cpu_ms_per_job: treesPerJob.sshd,
+            zookeeper_cpu_ms_per_job: treesPerJob.zookeeper,
+            zookeeper_requests_per_job: zkPerJob.requests,
+            zookeeper_transactions_per_job: zkPerJob.transactions,
             playbook: 'stub command in place of ansible-playbook (prints one line, exits 0)',
           },
           machine_before_run: background,

@@ -145,7 +145,7 @@ export class AnsibleRunner {
     }
   }
 
-  /** The run script, then `env VAR=value ... ansible-playbook ...`: every element is quoted by execInGroup. */
+  /** The run script, its `VAR=value ... --` to export, then `ansible-playbook ...`: every element is quoted by execInGroup. */
   #argv(spec: PlaybookRun, inventory: string, playbook: string, varsPath: string): string[] {
     const env = Object.entries({
       ...this.#env,
@@ -156,7 +156,8 @@ export class AnsibleRunner {
     const { root } = this.workspaces;
     return [
       ...['sh', '-c', RUN_SCRIPT, 'drawbridge-run', root, spec.buildset, spec.sha, varsPath],
-      ...['env', ...env.map(([k, v]) => `${k}=${v}`)],
+      ...env.map(([k, v]) => `${k}=${v}`),
+      '--',
       ...[this.#command, '-i', inventory, '-e', `@${varsPath}`, playbook],
     ];
   }

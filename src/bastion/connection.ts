@@ -40,6 +40,8 @@ const NEXT: Record<ConnectionState, readonly ConnectionState[]> = {
 };
 
 const CHANNEL_OPEN_ATTEMPTS = 4;
+/** How long a closed channel's slot stays taken; see exec(). */
+const SESSION_FREE_MS = 10;
 
 interface Waiter {
   resolve(client: Client): void;
@@ -122,7 +124,8 @@ export class BastionConnection {
     const release = await (lane === 'control' ? this.#control : this.#jobs).acquire(signal);
     try {
       const opened = await this.#withRetries(signal, (client) => execOn(client, command));
-      opened.channel.once('close', release);
+      // sshd frees a session only in the loop pass after our CLOSE: an OPEN in the same read would be refused.
+      opened.channel.once('close', () => setTimeout(release, SESSION_FREE_MS).unref());
       return opened;
     } catch (e) {
       release();
@@ -255,6 +258,8 @@ export class BastionConnection {
       client.once('error', fail);
       client.once('close', () => fail(new Error('connection closed during the handshake')));
       client.once('ready', () => {
+        // Nagle's algorithm plus the bastion's delayed ACK holds small packets ~40 ms: each channel open would wait on it.
+        client.setNoDelay(true);
         client.removeListener('error', fail);
         client.on('error', () => undefined); // until #adopt attaches the logging listener
         client.removeAllListeners('close');

@@ -33,7 +33,7 @@ export const PGID_MARKER = 'DRAWBRIDGE_PGID=';
  */
 export const GROUP_SCRIPT = `pidfile=$1; mode=$2; shift 2
 ${ALIVE_FUNCTION}
-mkdir -p "\${pidfile%/*}" && echo "$$" > "$pidfile" || exit 125
+{ [ -d "\${pidfile%/*}" ] || mkdir -p "\${pidfile%/*}"; } && echo "$$" > "$pidfile" || exit 125
 printf '${PGID_MARKER}%s\\n' "$$"
 if [ "$mode" = stdin ]; then
   "$@"
@@ -173,7 +173,8 @@ export const RUN_WRONG_COMMIT = 97;
  * Runs "$@" (ansible-playbook) inside the buildset's workspace after checking
  * that HEAD is the pinned commit; holds the workspace lock shared so retention
  * cannot remove it meanwhile; removes the vars file afterwards.
- * $1 root, $2 buildset, $3 sha, $4 vars file, then the command.
+ * $1 root, $2 buildset, $3 sha, $4 vars file, then NAME=value ... -- (the command's environment), then the command.
+ * Builtins where they suffice: every fork here is paid once per build.
  */
 export const RUN_SCRIPT = `root=$1; bs=$2; sha=$3; vars=$4; shift 4
 gone() { printf 'drawbridge-run: %s\\n' "$2" >&2; rm -f "$vars"; exit "$1"; }
@@ -181,9 +182,13 @@ gone() { printf 'drawbridge-run: %s\\n' "$2" >&2; rm -f "$vars"; exit "$1"; }
 exec 8<"$root/.locks/$bs.lock"
 flock -s 8 || gone ${RUN_NO_WORKSPACE} "cannot lock the workspace of buildset $bs"
 cd "$root/$bs" 2>/dev/null || gone ${RUN_NO_WORKSPACE} "workspace $root/$bs does not exist"
-got=$(git rev-parse --verify -q HEAD 2>/dev/null)
+# A detached HEAD file holds the commit itself; git is asked only when it does not match.
+got=
+[ -f .git/HEAD ] && read -r got < .git/HEAD
+[ "$got" = "$sha" ] || got=$(git rev-parse --verify -q HEAD 2>/dev/null)
 [ "$got" = "$sha" ] || gone ${RUN_WRONG_COMMIT} "workspace HEAD is \${got:-missing}, expected $sha"
-"$@"
+# The job's environment in the command's own process only, as env(1) would, without its exec.
+( while [ "$#" -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" )
 rc=$?
 rm -f "$vars"
 exit "$rc"`;

@@ -39,12 +39,15 @@ export interface BuildRunnerDeps {
 const SFTP_NO_SUCH_FILE = 2;
 
 export class BuildRunner {
+  /** Log directories (one per buildset) known to exist. */
+  readonly #logDirs = new Set<string>();
+
   constructor(private readonly deps: BuildRunnerDeps) {}
 
   /** Opens the build's log file; rejects with ExecutorLogNameError for names unfit for a path. */
   async openLog(request: BuildRequest): Promise<BuildLog> {
     const { buildsetId, job, attempt } = request;
-    return BuildLog.open(buildLogPath(this.deps.logRoot, buildsetId, job, attempt));
+    return BuildLog.open(buildLogPath(this.deps.logRoot, buildsetId, job, attempt), this.#logDirs);
   }
 
   async run(ctx: BuildContext): Promise<BuildOutcome> {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,90 @@ describe('ansible runner', () => {
       );
     expect(err).toBeInstanceOf(BastionWorkspaceError);
     expect((err as Error).message).toContain('no checkout of buildset bs-never');
+  });
+
+  it('hands the job environment and argv to the command intact, as data', async () => {
+    const stub = join(dir, 'bin', 'print-env');
+    writeFileSync(
+      stub,
+      `#!/bin/sh\nprintf 'value=%s|\\n' "$DB_HOSTILE"\nprintf 'job=%s\\n' "$DRAWBRIDGE_JOB"\nprintf 'arg=%s\\n' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const hostile = `it's $(touch ${join(dir, 'pwned')}) \`id\` "q" ; x=1`;
+    const printing = new AnsibleRunner(conn, workspaces, {
+      ansiblePlaybook: stub,
+      env: { DB_HOSTILE: hostile },
+    });
+    await workspaces.checkout(BS, repo.seedSha, { kind: 'fetch', url: repo.url });
+    const lines: string[] = [];
+    const outcome = await printing.run({
+      buildset: BS,
+      sha: repo.seedSha,
+      build: 'env-argv',
+      job: 'env-job',
+      playbook: 'playbooks/ok.yml',
+      onLine: (l, stream) => stream === 'stdout' && lines.push(l),
+    });
+    expect(outcome.result).toBe('SUCCESS');
+    expect(lines).toEqual([
+      `value=${hostile}|`,
+      'job=env-job',
+      'arg=-i',
+      'arg=inventory',
+      'arg=-e',
+      `arg=@${workspaces.varsDir}/env-argv.json`,
+      'arg=playbooks/ok.yml',
+    ]);
+    expect(existsSync(join(dir, 'pwned'))).toBe(false);
+  });
+
+  it('checks the pinned commit by the HEAD file, and asks git when HEAD is a branch', async () => {
+    const bs = 'bs-head';
+    await workspaces.checkout(bs, repo.seedSha, { kind: 'fetch', url: repo.url });
+    const ws = workspaces.workspacePath(bs);
+    const run = (name: string) =>
+      runner.run({
+        buildset: bs,
+        sha: repo.seedSha,
+        build: name,
+        job: name,
+        playbook: 'playbooks/ok.yml',
+      });
+    const revParses = (): number =>
+      readFileSync(gitLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('rev-parse ')).length;
+
+    const before = revParses();
+    expect((await run('head-detached')).result).toBe('SUCCESS');
+    expect(revParses()).toBe(before);
+
+    execFileSync('git', ['-C', ws, 'checkout', '-q', '-B', 'pinned', repo.seedSha]);
+    expect((await run('head-branch')).result).toBe('SUCCESS');
+    expect(revParses()).toBe(before + 1);
+
+    execFileSync('git', [
+      '-C',
+      ws,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'moved',
+    ]);
+    const moved = execFileSync('git', ['-C', ws, 'rev-parse', 'HEAD']).toString().trim();
+    const err = await run('head-moved').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BastionWorkspaceError);
+    expect((err as Error).message).toContain(
+      `workspace HEAD is ${moved}, expected ${repo.seedSha}`,
+    );
   });
 
   it('ends a build whose bastion dies mid-playbook with a clear, non-retryable error', async () => {

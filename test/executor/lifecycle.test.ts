@@ -194,6 +194,28 @@ describe('executor lifecycle', () => {
     await Promise.all(executors.map((e) => e.stop()));
   });
 
+  it('claims nothing a scheduler cancelled while it waited in line for a slot', async () => {
+    // Both exist before the executor starts: its first scan reads both, claims the
+    // older and keeps the other in line, so the cancel lands on a remembered request.
+    const first = await put(world, gate('in-line'));
+    const waiting = await put(world, request(world, { createdAt: first.createdAt + 1 }));
+    const executor = await world.startExecutor({ slots: 1 });
+    await started('in-line');
+    const current = await requestDoc(world, waiting.id).read();
+    await requestDoc(world, waiting.id).write(
+      { ...current!.value, cancelRequested: true },
+      current!.version,
+    );
+    open('in-line');
+    expect((await completed(world, first.id)).outcome?.result).toBe('SUCCESS');
+    // Ordered after the cancelled one: once it has run, the cancelled one was passed over.
+    const later = await put(world, request(world, { createdAt: Date.now() + 1_000 }));
+    expect((await completed(world, later.id)).executor).toBe(executor.id);
+    expect((await read(world, waiting.id)).state).toBe('requested');
+    await executor.stop();
+    await world.zk.deleteRecursive(world.paths.buildRequest(waiting.id));
+  });
+
   it('drops the result of a build whose request a scheduler deleted', async () => {
     const executor = await world.startExecutor({ slots: 1 });
     const r = await put(world, gate('deleted', { pipeline: 'deleted' }));
