@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import globals from 'globals';
 
 // Module boundaries (see docs/architecture.md): graph and cron are pure,
 // zk knows nothing of jobs, web never imports scheduler internals.
@@ -73,6 +74,25 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/ops/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: [
+            '../graph/*',
+            '../config/*',
+            '../model/*',
+            '../scheduler/*',
+            '../executor/*',
+            '../web/*',
+            '../cli/*',
+          ],
+          message: 'ops builds on zk only, so that web and cli can both use it',
+        },
+      ]),
+    },
+  },
+  {
     files: ['src/web/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([
@@ -105,5 +125,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The status page's script runs in the browser, not in Node.
+    files: ['web-ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real components, never mocks: ZooKeeper, sshd (the bastion), ansible, git.
-PACKAGES=(zookeeper openssh-server openssh-client ansible-core git procps iproute2)
+# Real components, never mocks: ZooKeeper, sshd (the bastion), ansible, git;
+# chromium (and a font for it) drives the status page's browser test;
+# postgresql is the history database the history tests also run against.
+PACKAGES=(zookeeper openssh-server openssh-client ansible-core git procps iproute2 chromium fonts-liberation postgresql)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

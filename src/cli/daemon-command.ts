@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { toError } from '../errors.js';
 import { ZkPaths, type ZkClient } from '../zk/index.js';
+import { EXIT_DRAINED, type DaemonControl, watchDaemonControl } from './components-control.js';
 import { createExecutor } from './daemon-executor.js';
 import { type Env, loadConfigForCommand } from './daemon-config-load.js';
 import { Daemon, type NamedService } from './daemon-lifecycle.js';
@@ -19,7 +20,8 @@ import { CliUsageError } from './errors.js';
 import { EXIT, type Io } from './io.js';
 import type { LineSink } from './log-pretty.js';
 import { buildRootLogger } from './logger.js';
-import { onShutdownSignals, type SignalSource } from './process-signals.js';
+import { onReloadSignal, onShutdownSignals, type SignalSource } from './process-signals.js';
+import { reconfigureOnSighup } from './reconfigure-signal.js';
 
 export type ServiceKind = 'executor' | 'scheduler' | 'web';
 
@@ -77,15 +79,34 @@ export async function daemonCommand(
       void daemon.stop();
     },
   });
+  // SIGHUP reconfigures where a scheduler runs; elsewhere it is ignored rather than fatal.
+  const uninstallReload =
+    layout === undefined
+      ? onReloadSignal(rt.signals, () => {
+          logger.info('SIGHUP ignored: no scheduler here');
+          return Promise.resolve();
+        })
+      : reconfigureOnSighup(rt.signals, {
+          zk,
+          paths: new ZkPaths(config.zookeeper.root),
+          config,
+          logger,
+        });
+  let control: DaemonControl | undefined;
   try {
     await daemon.start();
+    const paths = new ZkPaths(config.zookeeper.root);
+    control = await watchDaemonControl({ zk, paths, daemon, logger });
     await daemon.stopped;
   } finally {
+    await control?.close();
+    uninstallReload();
     uninstall();
     await zk.close();
   }
   logger.info({ failures: daemon.failures.length }, 'drawbridge exited');
-  return daemon.failures.length === 0 ? EXIT.ok : EXIT.usage;
+  if (daemon.failures.length > 0) return EXIT.usage;
+  return control?.drainRequest === undefined ? EXIT.ok : EXIT_DRAINED;
 }
 
 async function buildServices(

@@ -56,6 +56,10 @@ export class Daemon {
   get state(): DaemonState {
     return this.#state;
   }
+  /** The services, in start order (for control requests addressed to one of them). */
+  get services(): readonly NamedService[] {
+    return this.#services;
+  }
   /** Errors services raised while shutting down (the process should exit non-zero). */
   get failures(): readonly Error[] {
     return this.#failures;

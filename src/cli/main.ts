@@ -5,11 +5,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DrawbridgeError, toError } from '../errors.js';
 import { enqueueCommand, type EnqueueOptions } from './admin-enqueue.js';
+import {
+  apiBuildsetCommand,
+  apiComponentsCommand,
+  apiEnqueueCommand,
+  apiPlanCommand,
+  apiStatusCommand,
+} from './api-commands.js';
 import { statusCommand } from './admin-status.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand, type DaemonRuntime, type ServiceKind } from './daemon-command.js';
+import { componentControlCommand, componentsCommand } from './components.js';
 import { EXIT, type Io } from './io.js';
+import { rollingRestartCommand, type RollingRestartCliOptions } from './rolling-restart.js';
+import { followSupervisor, superviseCommand } from './supervise.js';
 import { planCommand } from './plan.js';
+import { reconfigureCommand, type ReconfigureOptions } from './reconfigure.js';
 import { validateCommand } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -45,7 +56,16 @@ function daemon(program: Command, name: string, kinds: ServiceKind[], descriptio
       'on SIGTERM/SIGINT, how long running work may take before it is aborted',
       '300',
     )
-    .action(async (opts: { config: string; grace: string }) => {
+    .option('--supervise', 'run the daemon as a child and start it again after a drain or crash')
+    .action(async (opts: { config: string; grace: string; supervise?: boolean }) => {
+      if (opts.supervise) {
+        // The child is this very command without --supervise.
+        const args = process.argv.slice(2).filter((a) => a !== '--supervise');
+        const command = { file: process.execPath, args: [...process.execArgv, process.argv[1]!] };
+        process.exitCode = await superviseCommand(args, { io, signals: process, command });
+        return;
+      }
+      followSupervisor(process);
       process.exitCode = await daemonCommand(kinds, opts, runtime);
       exitSoonAfterStop();
     });
@@ -74,7 +94,8 @@ Examples:
 
 Exit codes: 0 ok, 1 invalid input (layout or daemon config errors, a plan that cannot run),
 2 usage or I/O error (also: ZooKeeper unreachable, a port in use).
-Daemons: SIGTERM/SIGINT drains (work finishes within --grace), a second one stops at once.
+Daemons: SIGTERM/SIGINT drains (work finishes within --grace), a second one stops at once;
+SIGHUP to a scheduler or run process reconfigures the layout (as drawbridge reconfigure).
 Error codes are listed in docs/errors.md.`,
     );
 
@@ -168,6 +189,67 @@ Error codes are listed in docs/errors.md.`,
     });
 
   program
+    .command('reconfigure')
+    .description(
+      'validate the layout the config names and, if valid, make every scheduler switch to it',
+    )
+    .addOption(configOption())
+    .option('--json', 'print the outcome (errors included) as JSON on stdout')
+    .option('--wait', 'then wait until every registered scheduler runs the new layout')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '60')
+    .action(async (opts: ReconfigureOptions) => {
+      process.exitCode = await reconfigureCommand(opts, process.env, io);
+    });
+
+  const components = program
+    .command('components')
+    .description('registered schedulers, executors and web, and the latest rolling restart');
+  components
+    .command('list', { isDefault: true })
+    .description('list them (the default)')
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      process.exitCode = await componentsCommand(opts, process.env, io);
+    });
+  for (const [action, what] of [
+    ['pause', 'an executor stops claiming builds; running ones continue'],
+    ['resume', 'a paused executor claims builds again'],
+    ['drain', 'a scheduler or executor finishes its work and exits (its supervisor restarts it)'],
+  ] as const) {
+    components
+      .command(action)
+      .description(what)
+      .argument('<id>', 'the component id (as listed)')
+      .addOption(configOption())
+      .option('--timeout <seconds>', 'give up waiting after this long', '300')
+      .action(async (id: string, opts: { config: string; timeout: string }) => {
+        process.exitCode = await componentControlCommand(action, id, opts, process.env, io);
+      });
+  }
+
+  program
+    .command('rolling-restart')
+    .description('restart the schedulers (or executors) one at a time, never the last one running')
+    .addOption(configOption())
+    .addOption(
+      new Option('--kind <kind>', 'what to restart')
+        .choices(['scheduler', 'executor'])
+        .default('scheduler'),
+    )
+    .option('--timeout <seconds>', 'per component: to drain, and then to be replaced', '300')
+    .action(async (opts: RollingRestartCliOptions) => {
+      const abort = new AbortController();
+      const cancel = () => abort.abort(new Error('interrupted by a signal'));
+      process.once('SIGINT', cancel).once('SIGTERM', cancel);
+      try {
+        process.exitCode = await rollingRestartCommand(opts, process.env, io, abort.signal);
+      } finally {
+        process.off('SIGINT', cancel).off('SIGTERM', cancel);
+      }
+    });
+
+  program
     .command('status')
     .description("every pipeline's queue and buildsets, as the schedulers last wrote them")
     .addOption(configOption())
@@ -176,7 +258,54 @@ Error codes are listed in docs/errors.md.`,
       process.exitCode = await statusCommand(opts, process.env, io);
     });
 
+  apiCommands(program);
   return program;
+}
+
+/** `drawbridge api ...`: the same views and actions through a web process's REST API. */
+function apiCommands(program: Command): void {
+  const api = program
+    .command('api')
+    .description(
+      'use the REST API of a web process (token from DRAWBRIDGE_TOKEN, DRAWBRIDGE_TOKEN_FILE or --token-file)',
+    );
+  const client = (name: string, description: string) =>
+    api
+      .command(name)
+      .description(description)
+      .option('--url <url>', 'the web process (env DRAWBRIDGE_URL)')
+      .option('--token-file <file>', 'a file holding the API token')
+      .option('--json', 'print the JSON answer');
+  client('status', "every pipeline's queue and buildsets").action(
+    async (o: Parameters<typeof apiStatusCommand>[0]) => {
+      process.exitCode = await apiStatusCommand(o, process.env, io);
+    },
+  );
+  client('components', 'registered schedulers, executors and web processes')
+    .option('--kind <kind>', 'only scheduler, executor or web')
+    .action(async (o: Parameters<typeof apiComponentsCommand>[0]) => {
+      process.exitCode = await apiComponentsCommand(o, process.env, io);
+    });
+  client('enqueue', 'run a pipeline for a commit (needs the operator role)')
+    .requiredOption('--pipeline <name>', 'the pipeline to run')
+    .requiredOption('--commit <sha>', 'the full 40-character commit to deploy')
+    .option('--ref <ref>', 'the ref the commit is on (default: the configured branch)')
+    .action(async (o: Parameters<typeof apiEnqueueCommand>[0]) => {
+      process.exitCode = await apiEnqueueCommand(o, process.env, io);
+    });
+  for (const verb of ['dequeue', 'promote'] as const)
+    client(verb, `${verb} a buildset (needs the operator role)`)
+      .requiredOption('--pipeline <name>', 'its pipeline')
+      .requiredOption('--buildset <id>', 'the buildset id (as drawbridge api status shows it)')
+      .action(async (o: Parameters<typeof apiBuildsetCommand>[1]) => {
+        process.exitCode = await apiBuildsetCommand(verb, o, process.env, io);
+      });
+  client('plan', 'which jobs a change would run, in the layout the schedulers run')
+    .requiredOption('--pipeline <name>', 'the pipeline to plan')
+    .option('--files <list>', 'comma-separated changed files (default: every job)')
+    .action(async (o: Parameters<typeof apiPlanCommand>[0]) => {
+      process.exitCode = await apiPlanCommand(o, process.env, io);
+    });
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -7,10 +7,13 @@
 export type ShutdownSignal = 'SIGTERM' | 'SIGINT';
 export const SHUTDOWN_SIGNALS: readonly ShutdownSignal[] = ['SIGTERM', 'SIGINT'];
 
+/** SIGHUP: reload (reconfigure the layout), as daemons traditionally do. */
+export type ReloadSignal = 'SIGHUP';
+
 /** What signals come from: `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
-  on(event: ShutdownSignal, listener: () => void): unknown;
-  off(event: ShutdownSignal, listener: () => void): unknown;
+  on(event: ShutdownSignal | ReloadSignal, listener: () => void): unknown;
+  off(event: ShutdownSignal | ReloadSignal, listener: () => void): unknown;
 }
 
 export interface ShutdownHandlers {
@@ -32,4 +35,24 @@ export function onShutdownSignals(source: SignalSource, handlers: ShutdownHandle
   return () => {
     for (const [signal, listener] of listeners) source.off(signal, listener);
   };
+}
+
+/** Calls `reload` on every SIGHUP (never concurrently: one arriving meanwhile is folded into one more). */
+export function onReloadSignal(source: SignalSource, reload: () => Promise<void>): () => void {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const listener = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await reload().catch(() => undefined);
+      } while (again);
+    })().finally(() => (running = undefined));
+  };
+  source.on('SIGHUP', listener);
+  return () => source.off('SIGHUP', listener);
 }

@@ -15,6 +15,7 @@ export type {
   DaemonConfigResult,
   DaemonConfigSource,
   ExecutorConfig,
+  HistoryConfig,
   HostPort,
   JwtConfig,
   LayoutConfig,

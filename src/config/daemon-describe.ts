@@ -9,6 +9,11 @@ import type { DaemonConfig } from './daemon-types.js';
 export const redactPaths: readonly string[] = Object.freeze([
   'zookeeper.auth.password',
   'web.jwt.hs256Secret',
+  'history.password',
+  'web.webhooks.github',
+  'web.webhooks.gitea',
+  'web.webhooks.gitlab',
+  'web.webhooks.generic',
   // A hash does not log anyone in, but it lets an attacker test guesses offline.
   'web.tokens[*].hash',
 ]);

@@ -117,7 +117,9 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
         readProtected: false,
         tokens: [],
         jwt: undefined,
+        webhooks: {},
       },
+      history: { kind: 'sqlite', path: '/var/lib/drawbridge/history.sqlite' },
       state: { dir: '/var/lib/drawbridge' },
       log: { level: 'info', format: 'json' },
     });
@@ -272,6 +274,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
         hs256Secret: undefined,
         rs256PublicKey: '/etc/drawbridge/jwt.pem',
       },
+      webhooks: {},
     });
   });
 

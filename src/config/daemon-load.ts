@@ -26,6 +26,7 @@ import type {
   DaemonConfigResult,
   DaemonConfigSource,
 } from './daemon-types.js';
+import { readHistory } from './daemon-history.js';
 import { readWeb } from './daemon-web.js';
 import { E } from './layout-codes.js';
 import { Diagnostics } from './layout-diagnostics.js';
@@ -88,6 +89,7 @@ function build(s: Sections, file: string): DaemonConfig {
     executor: executor.value,
     scheduler: readScheduler(s.get('scheduler')),
     web: web.value,
+    history: readHistory(s.get('history'), dir, stateDir),
     state: { dir: stateDir },
     log: readLog(s.get('log')),
   };

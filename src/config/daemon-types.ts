@@ -102,7 +102,32 @@ export interface WebConfig {
   readonly readProtected: boolean;
   readonly tokens: readonly WebToken[];
   readonly jwt: JwtConfig | undefined;
+  /** Per git server kind, the secret its webhooks are signed with; absent: refused. */
+  readonly webhooks: WebhookSecrets;
 }
+
+export interface WebhookSecrets {
+  readonly github?: string;
+  readonly gitea?: string;
+  readonly gitlab?: string;
+  readonly generic?: string;
+}
+
+/** Where finished buildsets and builds are kept (src/history). */
+export type HistoryConfig =
+  | {
+      readonly kind: 'sqlite';
+      /** Absolute path of the database file. */
+      readonly path: string;
+    }
+  | {
+      readonly kind: 'postgres';
+      /** `postgres://user@host:port/database`, never with a password. */
+      readonly url: string;
+      readonly password: string | undefined;
+      /** Absolute local path of a file holding the password (read at start, not by the loader). */
+      readonly passwordFile: string | undefined;
+    };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type LogFormat = 'json' | 'pretty';
@@ -117,6 +142,7 @@ export interface DaemonConfig {
   readonly executor: ExecutorConfig;
   readonly scheduler: SchedulerConfig;
   readonly web: WebConfig;
+  readonly history: HistoryConfig;
   readonly state: { readonly dir: string };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

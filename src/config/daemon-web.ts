@@ -8,7 +8,7 @@ import { Fields } from './daemon-fields.js';
 import { checkHostPort, checkName, checkPublicUrl, checkTokenHash } from './daemon-formats.js';
 import { DAEMON_KEYS } from './daemon-keys.js';
 import { optionalLocalPath } from './daemon-sections.js';
-import type { JwtConfig, TokenRole, WebConfig, WebToken } from './daemon-types.js';
+import type { JwtConfig, TokenRole, WebConfig, WebhookSecrets, WebToken } from './daemon-types.js';
 import { E } from './layout-codes.js';
 
 /** HS256 keys shorter than the hash output make the signature easier to brute-force. */
@@ -40,7 +40,33 @@ export function readWeb(f: Fields, dir: string): WebConfig {
     readProtected,
     tokens,
     jwt,
+    webhooks: readWebhooks(f),
   };
+}
+
+/** Shorter secrets make a forged signature or a guessed GitLab token cheaper. */
+export const MIN_WEBHOOK_SECRET = 16;
+const PROVIDERS = ['github', 'gitea', 'gitlab', 'generic'] as const;
+
+function readWebhooks(f: Fields): WebhookSecrets {
+  const w = f.sub('webhooks', DAEMON_KEYS['web.webhooks']);
+  if (w === undefined) return {};
+  const secrets: { -readonly [K in keyof WebhookSecrets]: string } = {};
+  for (const provider of PROVIDERS) {
+    const secret = w.text(provider, 'the webhook secret', true);
+    if (secret === undefined) continue;
+    if (secret.value.length < MIN_WEBHOOK_SECRET) {
+      f.r.error(
+        DAEMON_E.format,
+        secret.line,
+        secret.key,
+        `expected a secret of at least ${MIN_WEBHOOK_SECRET} characters`,
+      );
+      continue;
+    }
+    secrets[provider] = secret.value;
+  }
+  return secrets;
 }
 
 const ROLES: readonly TokenRole[] = ['read', 'operator', 'admin'];
@@ -94,9 +120,19 @@ function readJwt(f: Fields, dir: string): JwtConfig | undefined {
       'required: hs256Secret or rs256PublicKey, to verify token signatures',
     );
   }
+  const audience = j.text('audience', 'the expected "aud" claim')?.value;
+  // An IdP's key signs tokens for all its clients: only "aud" says a token is meant for us.
+  if (publicKey !== undefined && audience === undefined && f.r.clean(j.key('audience'))) {
+    f.r.error(
+      E.missing,
+      j.lineOf('rs256PublicKey'),
+      j.key('audience'),
+      'required with rs256PublicKey: the "aud" claim tokens for Drawbridge carry',
+    );
+  }
   return {
     issuer: j.text('issuer', 'the expected "iss" claim')?.value,
-    audience: j.text('audience', 'the expected "aud" claim')?.value,
+    audience,
     hs256Secret: secret?.value,
     rs256PublicKey: publicKey,
   };

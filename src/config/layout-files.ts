@@ -21,6 +21,20 @@ export async function loadLayout(
   paths: readonly string[],
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const { sources, readErrors } = await readLayoutSources(paths);
+  const result = loadLayoutFromSources(sources, options);
+  if (readErrors.length === 0) return result;
+  return {
+    layout: undefined,
+    errors: [...readErrors, ...result.errors],
+    warnings: result.warnings,
+  };
+}
+
+/** The layout files under `paths` and their text, as `loadLayout` reads them; unreadable paths as errors. */
+export async function readLayoutSources(
+  paths: readonly string[],
+): Promise<{ sources: LayoutSource[]; readErrors: Diagnostic[] }> {
   const readErrors: Diagnostic[] = [];
   const sources: LayoutSource[] = [];
   // A file reached twice (a directory and a file inside it) is read once:
@@ -38,13 +52,7 @@ export async function loadLayout(
       readErrors.push(readError(path, e));
     }
   }
-  const result = loadLayoutFromSources(sources, options);
-  if (readErrors.length === 0) return result;
-  return {
-    layout: undefined,
-    errors: [...readErrors, ...result.errors],
-    warnings: result.warnings,
-  };
+  return { sources, readErrors };
 }
 
 async function expand(path: string): Promise<string[]> {

@@ -219,7 +219,10 @@ function withImplicitSemaphores(c: Collected, diags: Diagnostics): Map<string, S
     );
   const named = [
     ...refs.map((patch) => ({ stanza: `job ${patch.name}`, refs: patch.semaphores ?? [] })),
-    ...[...c.pipelineSemaphores].map(([name, list]) => ({ stanza: `pipeline ${name}`, refs: list })),
+    ...[...c.pipelineSemaphores].map(([name, list]) => ({
+      stanza: `pipeline ${name}`,
+      refs: list,
+    })),
   ];
   for (const { stanza, refs: list } of named) {
     for (const s of list) {

@@ -16,7 +16,7 @@ const name = z.string().min(1);
 /** A branch or tag moved: `oldCommit` null for a new ref. */
 export const refUpdatedEventSchema = z.object({
   type: z.literal('ref-updated'),
-  /** Unique per push (the webhook's delivery id, or `poll-<ref>-<newCommit>`). */
+  /** Unique per push (`webhook-<provider>-<sha256 of the body>`, or `poll-<ref>-<newCommit>`). */
   id: name,
   /** Full ref name, `refs/heads/master`. */
   ref: name,

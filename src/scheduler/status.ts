@@ -29,6 +29,8 @@ export interface StatusInput {
 export interface StepStatus {
   readonly state: JobState;
   readonly attempt: number;
+  /** The current attempt's build request (its log's key); null before the first. */
+  readonly requestId: string | null;
   readonly reason: string | null;
   readonly queuedAt: number | null;
   readonly startedAt: number | null;
@@ -187,6 +189,7 @@ function stepStatus(step: StepProgress, expectedMs: number, now: number): StepSt
   return {
     state: step.state,
     attempt: step.attempt,
+    requestId: step.requestId,
     reason: step.reason,
     queuedAt: step.queuedAt,
     startedAt: step.startedAt,

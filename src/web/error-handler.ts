@@ -5,12 +5,15 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toError } from '../errors.js';
+import { OpsBusyError, OpsLastComponentError, OpsUnknownComponentError } from '../ops/index.js';
 import { ZkConnectionLossError, ZkSessionLostError, ZkTimeoutError } from '../zk/index.js';
 import {
   WebBadRequestError,
   WebError,
   WebInternalError,
   WebNotFoundError,
+  WebOperationError,
+  WebUnauthorizedError,
   WebUnavailableError,
 } from './errors.js';
 
@@ -23,6 +26,10 @@ export function toWebError(e: unknown, requestId: string): WebError {
   ) {
     return new WebUnavailableError(`ZooKeeper: ${e.message}`);
   }
+  // An operation refused for a reason the caller can act on keeps its own code.
+  if (e instanceof OpsBusyError || e instanceof OpsLastComponentError)
+    return new WebOperationError(e, 409);
+  if (e instanceof OpsUnknownComponentError) return new WebOperationError(e, 404);
   const f = e as Partial<FastifyError>;
   // Fastify's own client errors (schema, content type, body size) keep their status.
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
@@ -35,6 +42,8 @@ export function errorHandler(e: unknown, request: FastifyRequest, reply: Fastify
   const err = toWebError(e, request.id);
   if (err instanceof WebInternalError) request.log.error({ err: toError(e) }, 'request failed');
   else request.log.debug({ err }, 'request refused');
+  if (err instanceof WebUnauthorizedError) void reply.header('www-authenticate', 'Bearer');
+  for (const [name, value] of Object.entries(err.headers ?? {})) void reply.header(name, value);
   void reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
 }
 

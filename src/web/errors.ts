@@ -8,6 +8,8 @@ import { DrawbridgeError } from '../errors.js';
 /** A DrawbridgeError that knows the HTTP status it should be served with. */
 export abstract class WebError extends DrawbridgeError {
   abstract readonly statusCode: number;
+  /** Headers the answer must carry besides the body (a 416's Content-Range). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** No route matches the method and URL. */
@@ -51,6 +53,72 @@ export class WebInternalError extends WebError {
   }
 }
 
+/** No credentials, or credentials that do not verify; the body never says which. */
+export class WebUnauthorizedError extends WebError {
+  readonly code = 'DRAWBRIDGE_ERR_WEB_UNAUTHORIZED';
+  readonly statusCode = 401;
+  constructor(readonly reason: string) {
+    super(`authentication required: ${reason}`);
+  }
+}
+
+/** Authenticated, but the role does not allow the route. */
+export class WebForbiddenError extends WebError {
+  readonly code = 'DRAWBRIDGE_ERR_WEB_FORBIDDEN';
+  readonly statusCode = 403;
+  constructor(
+    readonly needed: string,
+    readonly held: string,
+  ) {
+    super(`this needs the ${needed} role; the credentials give ${held}`);
+  }
+}
+
+/** A webhook whose signature or secret does not match, or whose provider is not configured. */
+export class WebWebhookRejectedError extends WebError {
+  readonly code = 'DRAWBRIDGE_ERR_WEB_WEBHOOK_REJECTED';
+  constructor(
+    readonly provider: string,
+    reason: string,
+    readonly statusCode = 401,
+  ) {
+    super(`${provider} webhook rejected: ${reason}`);
+  }
+}
+
+/** A named thing (pipeline, job, buildset) the request refers to does not exist. */
+export class WebUnknownError extends WebError {
+  readonly code = 'DRAWBRIDGE_ERR_WEB_UNKNOWN';
+  readonly statusCode = 404;
+  constructor(
+    readonly kind: string,
+    readonly what: string,
+  ) {
+    super(`no ${kind} "${what}"`);
+  }
+}
+
+/** An admin action this web process has not been wired to perform (yet). */
+export class WebNotImplementedError extends WebError {
+  readonly code = 'DRAWBRIDGE_ERR_WEB_NOT_IMPLEMENTED';
+  readonly statusCode = 501;
+  constructor(readonly action: string) {
+    super(`${action} is not available from this web process`);
+  }
+}
+
+/** An operations error (src/ops) served with its own code: a busy rolling restart is a 409. */
+export class WebOperationError extends WebError {
+  readonly code: string;
+  constructor(
+    from: DrawbridgeError,
+    readonly statusCode: number,
+  ) {
+    super(from.message, { cause: from });
+    this.code = from.code;
+  }
+}
+
 /** The server could not listen on its configured address. */
 export class WebListenError extends DrawbridgeError {
   readonly code = 'DRAWBRIDGE_ERR_WEB_LISTEN';
@@ -62,13 +130,13 @@ export class WebListenError extends DrawbridgeError {
   }
 }
 
-/** The config asks for a web feature this build does not have; refusing beats serving unprotected. */
+/** The config gives web something it cannot use (an RS256 key that is not a PEM public key, or without an audience); refusing beats serving unprotected. */
 export class WebUnsupportedError extends DrawbridgeError {
   readonly code = 'DRAWBRIDGE_ERR_WEB_UNSUPPORTED';
   constructor(
     readonly option: string,
     reason: string,
   ) {
-    super(`${option} is not supported by this build's web server: ${reason}`);
+    super(`web cannot use ${option}: ${reason}`);
   }
 }

@@ -8,11 +8,12 @@ import { WebUnavailableError } from './errors.js';
 import { healthBody, readyBody, withErrors } from './schemas.js';
 
 export function healthRoutes(app: WebApp, deps: WebDeps): void {
-  app.get('/api/health', { schema: { response: withErrors(healthBody) } }, () => ({
+  const probe = { access: 'public' as const };
+  app.get('/api/health', { config: probe, schema: { response: withErrors(healthBody) } }, () => ({
     status: 'ok' as const,
   }));
 
-  app.get('/api/ready', { schema: { response: withErrors(readyBody) } }, () => {
+  app.get('/api/ready', { config: probe, schema: { response: withErrors(readyBody) } }, () => {
     assertReady(deps);
     return { status: 'ready' as const, zookeeper: deps.zk.state };
   });

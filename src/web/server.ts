@@ -10,8 +10,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { IllegalStateError, toError } from '../errors.js';
 import { ComponentRegistration, type ZkClient, type ZkPaths } from '../zk/index.js';
-import { buildWebApp, type WebApp } from './app.js';
-import { WebListenError, WebUnsupportedError } from './errors.js';
+import { buildWebApp, type WebApp, type WebDeps } from './app.js';
+import { WebListenError } from './errors.js';
 
 export type WebServerState = 'initializing' | 'running' | 'draining' | 'stopping' | 'stopped';
 
@@ -19,13 +19,12 @@ export interface WebServerOptions {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  /** Reported in the component record. */
+  /** Reported in the component record and by `/api/info`. */
   readonly version: string;
-  /** `web.readProtected`: refused for now, since no route checks tokens yet. */
-  readonly readProtected?: boolean;
 }
 
-export interface WebServerDeps {
+/** The app's dependencies but those the server itself provides (lifecycle, version). */
+export interface WebServerDeps extends Omit<WebDeps, 'shuttingDown' | 'closing' | 'version'> {
   readonly zk: ZkClient;
   readonly paths: ZkPaths;
   readonly logger: Logger;
@@ -41,21 +40,26 @@ export class WebServer {
   #url: string | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #streams = new AbortController();
 
   constructor(options: WebServerOptions, deps: WebServerDeps) {
-    if (options.readProtected)
-      throw new WebUnsupportedError(
-        'web.readProtected',
-        'API authentication is not implemented yet; set it to false and keep the API on a trusted network',
-      );
     this.#options = Object.freeze({ ...options });
     this.#deps = deps;
     this.#log = deps.logger.child({ component: 'web' });
-    this.app = buildWebApp({ ...deps, shuttingDown: () => this.#state !== 'running' });
+    this.app = buildWebApp({
+      ...deps,
+      version: options.version,
+      shuttingDown: () => this.#state !== 'running',
+      closing: this.#streams.signal,
+    });
   }
 
   get state(): WebServerState {
     return this.#state;
+  }
+  /** Aborted once the server drains or stops; streaming routes end their streams on it. */
+  get closing(): AbortSignal {
+    return this.#streams.signal;
   }
   /** `http://host:port` once listening. */
   get url(): string | undefined {
@@ -102,6 +106,8 @@ export class WebServer {
     if (this.#state !== 'running') throw new IllegalStateError('web', this.#state, 'drain');
     this.#state = 'draining';
     this.#log.info({ state: 'draining' }, 'web draining');
+    // Streams (live logs) never end by themselves: end them so the drain can finish.
+    this.#streams.abort(new Error('web draining'));
     this.#closing = this.#teardown(false).then(() => this.#stopped());
     return this.#closing;
   }
@@ -113,6 +119,7 @@ export class WebServer {
     const wasDraining = this.#state === 'draining';
     this.#state = 'stopping';
     this.#log.info({ state: 'stopping' }, 'web stopping');
+    this.#streams.abort(new Error('web stopping'));
     this.app.server.closeAllConnections();
     if (!wasDraining) {
       const starting = this.#starting ?? Promise.resolve();

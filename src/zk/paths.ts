@@ -184,6 +184,14 @@ export class ZkPaths {
   rollingRestart(): string {
     return `${this.root}/admin/rolling-restart`;
   }
+  /** Control requests (drain, pause, resume) addressed to running components. */
+  controlRequests(): string {
+    return `${this.root}/admin/control`;
+  }
+  /** Document: the request one component's process watches; its id is the registry node name. */
+  controlRequest(componentId: string): string {
+    return `${this.controlRequests()}/${segment('component id', componentId)}`;
+  }
   /** Generic named mutexes (cleanup, migrations...). */
   lock(name: string): string {
     return `${this.root}/locks/${segment('lock', name)}`;

@@ -13,6 +13,7 @@ import { daemonCommand } from '../../src/cli/daemon-command.js';
 import { Daemon } from '../../src/cli/daemon-lifecycle.js';
 import { IllegalStateError } from '../../src/errors.js';
 import {
+  Authenticator,
   WebListenError,
   WebServer,
   WebUnsupportedError,
@@ -158,13 +159,16 @@ describe('WebServer', () => {
     }
   });
 
-  it('refuses web.readProtected rather than serve unprotected', () => {
+  it('refuses a JWT key it cannot use rather than serve unprotected', () => {
+    const jwt = { issuer: undefined, audience: undefined, hs256Secret: undefined };
     expect(
       () =>
-        new WebServer(
-          { host: '127.0.0.1', port: 0, version: 'test', readProtected: true },
-          { zk, paths, logger: silent },
-        ),
+        new Authenticator({
+          readProtected: true,
+          tokens: [],
+          jwt: { ...jwt, rs256PublicKey: '/key.pem' },
+          rs256PublicKeyPem: 'not a key',
+        }),
     ).toThrow(WebUnsupportedError);
   });
 

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Layout, Pipeline } from '../../config/index.js';
 import { toError } from '../../errors.js';
+import type { FinishedBuildsetSink } from '../../history/recorder.js';
 import {
   buildCompletedEventCodec,
   managementEventCodec,
@@ -22,6 +23,7 @@ import { ZkBadVersionError, ZkError, ZkNoNodeError, ZkNodeExistsError } from '..
 import { ZkMutex } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ZkEventQueue, type QueueEntry } from '../../zk/queue.js';
+import { unlessMissing } from '../../zk/shard.js';
 import { buildsetHolder, reconcile, removeDone } from '../index.js';
 import { SchedulerLockLostError } from '../runtime-errors.js';
 import {
@@ -41,6 +43,7 @@ import {
   type EventContext,
 } from './pipeline-events.js';
 import { PipelineStore, type Snapshot } from './pipeline-store.js';
+import type { DurationEstimates } from './durations.js';
 import { writeStatus } from './status-writer.js';
 
 export interface PassDeps {
@@ -53,6 +56,10 @@ export interface PassDeps {
   readonly log: Logger;
   /** Stored in the lock node: who holds it, for operators. */
   readonly holder: string;
+  /** Where finished buildsets are recorded (src/history); absent: nowhere. */
+  readonly history?: FinishedBuildsetSink;
+  /** Past build durations for the status summary's ETAs; absent: unknown. */
+  readonly durations?: DurationEstimates;
 }
 
 /**
@@ -151,7 +158,13 @@ export class PipelinePasses {
     const d = new PassDraft(snap.state, new Map(snap.records));
     await this.#applyEvents(d, now, management, results, triggers);
     const ctx = this.#dispatchContext(now);
-    await noteStarted(d, ctx, (id) => this.#actions.readRequest(id));
+    // One listing instead of a read per queued request each pass: a claimed request has a lock directory.
+    const locked = new Set(
+      await unlessMissing(this.deps.zk.children(this.deps.paths.buildLocks()), []),
+    );
+    await noteStarted(d, ctx, async (id) =>
+      locked.has(id) ? this.#actions.readRequest(id) : null,
+    );
     // Only buildsets already done when loaded: their final actions were performed.
     const done = removeDone(d.state, d.records, (id) => snap.records.get(id)?.state === 'done');
     d.setState(done.state);
@@ -293,11 +306,25 @@ export class PipelinePasses {
       manager: this.pipeline.manager,
       buildsets: queued,
       now,
+      ...(this.deps.durations ? { expectedMs: (job) => this.deps.durations!.expected(job) } : {}),
     });
     this.#statusWritten = true;
+    const { zk, paths, options, history } = this.deps;
+    // Records the history has not taken yet (its database is down) are not pruned.
+    const unrecorded = await history?.record({
+      pipeline: this.pipeline.name,
+      finished: removed,
+      catchUp: reconciled,
+      listDone: async () =>
+        (await unlessMissing(zk.children(paths.pipelineBuildsets(this.pipeline.name)), [])).filter(
+          (n) => !n.startsWith('.') && !d.state.queue.includes(n),
+        ),
+      read: async (id) =>
+        d.records.get(id) ?? (await this.#store.buildsetDoc(id).read())?.value ?? null,
+    });
     if (removed.length > 0 || reconciled) {
-      const { zk, paths, options } = this.deps;
-      await pruneHistory(zk, paths, this.#store, d.state.queue, options.keepDoneBuildsets);
+      const keep = [...d.state.queue, ...(unrecorded ?? [])];
+      await pruneHistory(zk, paths, this.#store, keep, options.keepDoneBuildsets);
     }
   }
 }

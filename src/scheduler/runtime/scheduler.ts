@@ -13,18 +13,20 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Layout } from '../../config/index.js';
 import { IllegalStateError, toError } from '../../errors.js';
+import type { FinishedBuildsetSink } from '../../history/recorder.js';
+import { DurationEstimates, type DurationSource } from './durations.js';
 import type { ZkClient } from '../../zk/client.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ComponentRegistration } from '../../zk/registry.js';
+import { LayoutFollower, type FollowLayoutOptions } from './layout-follow.js';
+import { PipelineWork, type PipelineWorkDeps } from './layout-switch.js';
 import { LostBuildDetector } from './lost-builds.js';
 import {
   resolveSchedulerOptions,
   type ResolvedSchedulerOptions,
   type SchedulerOptions,
 } from './options.js';
-import { pipelineOrder } from './order.js';
-import { PipelinePasses } from './pipeline-pass.js';
-import { TriggerRouter } from './routing.js';
+import type { PipelinePasses } from './pipeline-pass.js';
 import { SchedulerTriggers } from './triggers.js';
 import { watchForWork } from './wakeups.js';
 
@@ -36,21 +38,31 @@ export interface SchedulerDeps {
   readonly layout: Layout;
   /** Recorded in every buildset this scheduler creates. */
   readonly layoutVersion: string;
+  /** Follow the layout stored in ZooKeeper (reconfiguration); absent: run `layout` only. */
+  readonly followLayout?: FollowLayoutOptions;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Finished buildsets are written here before their records are pruned (src/history). */
+  readonly history?: FinishedBuildsetSink;
+  /** Past build durations (the history's), for ETAs in the status summary. */
+  readonly expectedMs?: DurationSource;
 }
 
 export class Scheduler {
   readonly options: ResolvedSchedulerOptions;
   readonly #deps: SchedulerDeps;
   readonly #log: Logger;
+  readonly #durations: DurationEstimates;
   readonly #now: () => number;
   readonly #abort = new AbortController();
   #state: SchedulerState = 'initializing';
   #registration: ComponentRegistration | undefined;
-  #router: TriggerRouter | undefined;
+  #work: PipelineWork | undefined;
+  /** A layout to switch to at the start of the next round (setLayout). */
+  #nextLayout: { layout: Layout; version: string } | undefined;
+  #follower: LayoutFollower | undefined;
   #lost: LostBuildDetector | undefined;
-  #passes: PipelinePasses[] = [];
+  #lastSweep = -Infinity;
   #triggers: SchedulerTriggers | undefined;
   #stopWatching: (() => void) | undefined;
   #round: Promise<void> | undefined;
@@ -58,11 +70,14 @@ export class Scheduler {
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #rounds = 0;
+  /** Pipelines whose busy lock this scheduler watches (one watch each). */
+  readonly #lockWatches = new Set<string>();
 
   constructor(options: SchedulerOptions, deps: SchedulerDeps) {
     this.options = resolveSchedulerOptions(options);
     this.#deps = deps;
     this.#log = deps.logger.child({ component: 'scheduler' });
+    this.#durations = new DurationEstimates(deps.expectedMs, deps.now ?? Date.now, this.#log);
     this.#now = deps.now ?? Date.now;
   }
 
@@ -77,6 +92,10 @@ export class Scheduler {
   get triggers(): SchedulerTriggers | undefined {
     return this.#triggers;
   }
+  /** The version of the layout new buildsets are created with. */
+  get layoutVersion(): string {
+    return this.#work?.version ?? this.#deps.layoutVersion;
+  }
   /** Rounds completed so far (for tests and metrics). */
   get rounds(): number {
     return this.#rounds;
@@ -90,7 +109,7 @@ export class Scheduler {
   }
 
   async #start(): Promise<void> {
-    const { zk, paths, layout } = this.#deps;
+    const { zk, paths } = this.#deps;
     try {
       await Promise.all(paths.directories().map((d) => zk.mkdirp(d)));
       this.#registration = await ComponentRegistration.register(
@@ -107,18 +126,9 @@ export class Scheduler {
         { onError: (err) => this.#log.warn({ err }, 're-registration failed, will retry') },
       );
       const log = this.#log.child({ scheduler: this.#registration.id });
-      this.#router = new TriggerRouter(zk, paths, layout, log);
       this.#lost = new LostBuildDetector(zk, paths, log, this.#now);
-      const deps = {
-        ...this.#deps,
-        options: this.options,
-        now: this.#now,
-        log,
-        holder: this.#registration.id,
-      };
-      this.#passes = pipelineOrder(layout).map((p) => new PipelinePasses(p, deps));
-      await this.#router.init();
-      await Promise.all(this.#passes.map((p) => p.init()));
+      const start = await this.#chooseLayout(log, this.#registration.id);
+      this.#work = await PipelineWork.create(start.layout, start.version, this.#workDeps(log));
       await this.#startTriggers(log, this.#registration.id);
     } catch (e) {
       await this.#triggers?.stop();
@@ -130,21 +140,19 @@ export class Scheduler {
     this.#state = 'running';
     await this.#publish();
     this.#log.info(
-      { id: this.id, pipelines: this.#passes.map((p) => p.pipeline.name) },
+      { id: this.id, pipelines: this.#work.passes.map((p) => p.pipeline.name) },
       'scheduler running',
     );
+    this.#watchWork();
+    this.#follower?.start();
+  }
+
+  #watchWork(): void {
+    this.#stopWatching?.();
     this.#stopWatching = watchForWork(
       {
-        zk,
-        directories: [
-          this.#router.globalQueue.entriesPath,
-          ...this.#passes.flatMap((p) => [
-            p.management.entriesPath,
-            p.results.entriesPath,
-            p.triggers.entriesPath,
-          ]),
-          paths.buildRequests(),
-        ],
+        zk: this.#deps.zk,
+        directories: [...(this.#work?.queues() ?? []), this.#deps.paths.buildRequests()],
         intervalMs: this.options.safetyIntervalMs,
         log: this.#log,
       },
@@ -152,14 +160,79 @@ export class Scheduler {
     );
   }
 
+  /**
+   * Switches to `layout` at the start of the next round (never during one):
+   * pipelines are added or retired, timers re-planned. Buildsets in flight
+   * keep their frozen graph. The layout follower calls this on reconfiguration.
+   */
+  setLayout(layout: Layout, version: string): void {
+    if (this.#state === 'stopped' || this.#closing)
+      throw new IllegalStateError('scheduler', this.#state, 'set the layout');
+    this.#nextLayout = { layout, version };
+    this.#wake();
+  }
+
+  async #chooseLayout(log: Logger, selfId: string): Promise<{ layout: Layout; version: string }> {
+    const own = { layout: this.#deps.layout, version: this.#deps.layoutVersion };
+    const follow = this.#deps.followLayout;
+    if (!follow) return own;
+    this.#follower = new LayoutFollower({
+      zk: this.#deps.zk,
+      paths: this.#deps.paths,
+      log,
+      onLayout: (next) => {
+        if (this.#state === 'running') this.setLayout(next.layout, next.version);
+      },
+    });
+    return this.#follower.choose(own, follow, selfId);
+  }
+
+  #workDeps(log: Logger): PipelineWorkDeps {
+    const holder = this.#registration?.id ?? '';
+    return {
+      zk: this.#deps.zk,
+      paths: this.#deps.paths,
+      options: this.options,
+      now: this.#now,
+      log,
+      holder,
+      history: this.#deps.history,
+      durations: this.#durations,
+    };
+  }
+
+  /** Applies a pending setLayout; on ZooKeeper trouble it stays pending for the next round. */
+  async #switchLayout(): Promise<void> {
+    const next = this.#nextLayout;
+    // A draining scheduler has stopped its timers and takes no new work: no switch.
+    if (!next || !this.#work || this.#state !== 'running') return;
+    const log = this.#log.child({ scheduler: this.id });
+    const work = await this.#work.next(next.layout, next.version, this.#workDeps(log));
+    if (this.#nextLayout === next) this.#nextLayout = undefined;
+    const previous = this.#work.version;
+    this.#work = work;
+    this.#triggers?.timer?.setLayout(next.layout);
+    this.#watchWork();
+    await this.#publish();
+    log.info(
+      {
+        layoutVersion: next.version,
+        previous,
+        pipelines: work.passes.map((p) => p.pipeline.name),
+        retiring: work.retiring.map((p) => p.pipeline.name),
+      },
+      'layout switched',
+    );
+  }
+
   async #startTriggers(logger: Logger, schedulerId: string): Promise<void> {
     const options = this.options.triggers;
     if (!options) return;
-    const { zk, paths, layout } = this.#deps;
+    const { zk, paths } = this.#deps;
     this.#triggers = new SchedulerTriggers(options, {
       zk,
       paths,
-      layout,
+      layout: this.#work?.layout ?? this.#deps.layout,
       logger,
       schedulerId,
       now: this.#now,
@@ -192,6 +265,7 @@ export class Scheduler {
     if (this.#state === 'stopped') return;
     this.#state = 'draining';
     this.#log.info({ state: 'draining' }, 'scheduler draining');
+    this.#follower?.stop();
     this.#stopWatching?.();
     await this.#publish();
     while (this.#round) await this.#round;
@@ -206,7 +280,12 @@ export class Scheduler {
   }
 
   async #publish(): Promise<void> {
-    await this.#registration?.update(this.#state).catch((err: unknown) => {
+    const registration = this.#registration;
+    const extra = registration && {
+      ...registration.record.extra,
+      layoutVersion: this.layoutVersion,
+    };
+    await registration?.update(this.#state, extra).catch((err: unknown) => {
       this.#log.warn({ err: toError(err) }, 'cannot update the component record');
     });
   }
@@ -229,17 +308,43 @@ export class Scheduler {
   async #runRound(): Promise<void> {
     const signal = this.#abort.signal;
     try {
-      await this.#router?.routeAll(this.options.eventsPerPass);
-      await this.#lost?.sweep();
-      for (const pass of this.#passes) {
+      await this.#switchLayout();
+      const work = this.#work;
+      await work?.router.routeAll(this.options.eventsPerPass);
+      for (const pass of work?.all() ?? []) {
         if (signal.aborted) return;
         await this.#runPass(pass, signal);
       }
+      // A sweep reads every build request: after the passes, so no result waits for it,
+      // and at most twice per safety interval, so the safety tick's rounds still sweep.
+      if (performance.now() - this.#lastSweep >= this.options.safetyIntervalMs / 2) {
+        this.#lastSweep = performance.now();
+        await this.#lost?.sweep();
+      }
+      if (work && work.retiring.length > 0 && (await work.pruneRetired(this.#log)))
+        this.#watchWork();
     } catch (e) {
       this.#log.warn({ err: toError(e) }, 'scheduler round failed; the next one retries');
     } finally {
       this.#rounds += 1;
     }
+  }
+
+  /**
+   * Busy may mean a dead holder whose session has not expired yet: wake as soon
+   * as its lock node goes, not at the next safety tick (failover time).
+   */
+  #wakeWhenFree(pipeline: string): void {
+    if (this.#lockWatches.has(pipeline)) return;
+    this.#lockWatches.add(pipeline);
+    const fired = (): void => {
+      this.#lockWatches.delete(pipeline);
+      this.#wake();
+    };
+    this.#deps.zk
+      .children(this.#deps.paths.pipelineLock(pipeline), fired)
+      .then((nodes) => nodes.length === 0 && fired())
+      .catch(() => this.#lockWatches.delete(pipeline));
   }
 
   async #runPass(pass: PipelinePasses, signal: AbortSignal): Promise<void> {
@@ -248,6 +353,7 @@ export class Scheduler {
       const result = await pass.run(signal);
       // Busy: its holder sees the same events. Conflict or again: look again soon.
       if (result === 'conflict' || result === 'again') this.#again = true;
+      if (result === 'busy') this.#wakeWhenFree(pass.pipeline.name);
     } catch (e) {
       if (signal.aborted) return;
       this.#log.warn(

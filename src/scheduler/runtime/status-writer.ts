@@ -10,7 +10,7 @@ import type { ZkClient } from '../../zk/client.js';
 import { jsonCodec } from '../../zk/codec.js';
 import { ZkDocument } from '../../zk/document.js';
 import type { ZkPaths } from '../../zk/paths.js';
-import { pipelineStatus, type PipelineStatus } from '../index.js';
+import { CHECKOUT_JOB, pipelineStatus, type PipelineStatus } from '../index.js';
 
 const codec = jsonCodec<PipelineStatus>();
 
@@ -22,9 +22,16 @@ export async function writeStatus(
     readonly manager: PipelineManager;
     readonly buildsets: ReadonlyMap<string, Buildset>;
     readonly now: number;
+    /** Past durations (0: unknown); the ETAs need them. */
+    readonly expectedMs?: (job: string) => number;
   },
 ): Promise<void> {
-  const status = pipelineStatus({ ...input, expectedMs: () => 0, expectedCheckoutMs: 0 });
+  const expectedMs = input.expectedMs ?? (() => 0);
+  const status = pipelineStatus({
+    ...input,
+    expectedMs,
+    expectedCheckoutMs: expectedMs(CHECKOUT_JOB),
+  });
   const doc = new ZkDocument(zk, paths.pipelineStatus(input.state.pipeline), codec);
   // Only the lock holder writes it, so last writer wins is right.
   await doc.update(() => status);
