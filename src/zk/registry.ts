@@ -64,10 +64,16 @@ export interface RegistrationOptions {
 
 type RegistrationState = 'registered' | 'closed';
 
+/** Backoff of re-registration attempts after a failure, while connected. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
 export class ComponentRegistration {
   private lifecycle: RegistrationState = 'registered';
   private version = 0;
   private needsReassert = false;
+  private retryMs = RETRY_FIRST_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private readonly unlisten: () => void;
 
@@ -146,6 +152,7 @@ export class ComponentRegistration {
   unregister(): Promise<void> {
     this.closing ??= (async () => {
       this.lifecycle = 'closed';
+      clearTimeout(this.retryTimer);
       this.unlisten();
       if (this.client.state === 'closed') return;
       await this.client.delete(this.path).catch((e: unknown) => {
@@ -157,14 +164,23 @@ export class ComponentRegistration {
 
   private reassertSoon(): void {
     if (this.lifecycle !== 'registered') return;
-    this.reassert().catch((e: unknown) => {
-      this.needsReassert = true;
-      try {
-        this.options.onError?.(toError(e));
-      } catch {
-        // Nothing left to report to.
-      }
-    });
+    clearTimeout(this.retryTimer);
+    this.reassert().then(
+      () => (this.retryMs = RETRY_FIRST_MS),
+      (e: unknown) => {
+        this.needsReassert = true;
+        // A failure while the connection stays up (an ensemble still syncing
+        // after a restart) brings no state change to retry on: retry on a timer.
+        this.retryTimer = setTimeout(() => this.reassertSoon(), this.retryMs);
+        this.retryTimer.unref();
+        this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+        try {
+          this.options.onError?.(toError(e));
+        } catch {
+          // Nothing left to report to.
+        }
+      },
+    );
   }
 
   /** Makes sure our node exists under the current session with the current record. */

@@ -159,19 +159,27 @@ describe('a three-server ZooKeeper ensemble', () => {
     await ensemble.startAll();
 
     // The same processes register again, under new sessions, and run.
+    let seen: Registered[] = [];
     await waitUntil(
       async () => {
-        const now = await components().catch(() => []);
+        seen = await components().catch(() => []);
         // The old sessions' registrations linger until the restarted ensemble expires them.
         return (
-          now.length === before.length &&
-          now.every((c, i) => c.pid === before[i]?.pid && c.state === 'running') &&
-          !now.some((c) => before.some((b) => b.session === c.session))
+          seen.length === before.length &&
+          seen.every((c, i) => c.pid === before[i]?.pid && c.state === 'running') &&
+          !seen.some((c) => before.some((b) => b.session === c.session))
         );
       },
       'the three processes to register again, under new sessions, and run',
       90_000,
-    );
+    ).catch((e: unknown) => {
+      const exits = daemons.map((d) => d.child.exitCode);
+      const tails = daemons.map((d) => d.stdout().split('\n').slice(-15).join('\n'));
+      throw new Error(
+        `${String(e)}\nbefore: ${JSON.stringify(before)}\nlast seen: ${JSON.stringify(seen)}\n` +
+          `exit codes: ${JSON.stringify(exits)}\n${tails.join('\n----\n')}`,
+      );
+    });
     cluster.open('outage-gate');
 
     const after = await components();

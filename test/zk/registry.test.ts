@@ -99,6 +99,29 @@ describe('component registry', () => {
     await client.deleteRecursive('/components');
   });
 
+  it('keeps trying to re-register when the first attempt on a new session fails', async () => {
+    const other = await connect(chroot.connectString);
+    const errors: Error[] = [];
+    const reg = await ComponentRegistration.register(other, '/flaky', scheduler('host-d'), {
+      onError: (e) => errors.push(e),
+    });
+    // Without its parent the re-creation on the next session fails, while the
+    // connection itself stays up: only a retry can bring the node back.
+    await client.deleteRecursive('/flaky');
+    const first = other.sessionId;
+    await expireSession(other, chroot.serverConnectString);
+    await waitFor(() => other.sessionId !== first && other.state === 'connected', 'a new session');
+    await waitFor(() => errors.length > 0, 'a failed re-registration');
+    await client.mkdirp('/flaky');
+    await waitFor(
+      async () => (await client.exists(reg.path))?.ephemeralOwner === other.sessionId,
+      'the node to be re-created under the new session by a retry',
+    );
+    await reg.unregister();
+    await other.close();
+    await client.deleteRecursive('/flaky');
+  });
+
   it('rejects records that are not component records', () => {
     expect(() =>
       parseRecord({ ...scheduler('x'), state: 'sleeping', startedAt: 'now', extra: {} }),
