@@ -9,8 +9,11 @@ import {
   apiBuildsetCommand,
   apiComponentsCommand,
   apiEnqueueCommand,
+  apiLogsCommand,
   apiPlanCommand,
+  apiRollingRestartCommand,
   apiStatusCommand,
+  DEFAULT_RESTART_WAIT_S,
 } from './api-commands.js';
 import { statusCommand } from './admin-status.js';
 import { configCheckCommand } from './config-check.js';
@@ -305,6 +308,28 @@ function apiCommands(program: Command): void {
     .option('--files <list>', 'comma-separated changed files (default: every job)')
     .action(async (o: Parameters<typeof apiPlanCommand>[0]) => {
       process.exitCode = await apiPlanCommand(o, process.env, io);
+    });
+  api
+    .command('logs')
+    .description("a build's log; with -f its lines as they are written, until the build ends")
+    .argument('<build-id>', 'the build (request) id, as /api/builds lists it')
+    .option('--url <url>', 'the web process (env DRAWBRIDGE_URL)')
+    .option('--token-file <file>', 'a file holding the API token')
+    .option('-f, --follow', 'follow it until the build ends, resuming after a dropped connection')
+    .action(async (build: string, o: Omit<Parameters<typeof apiLogsCommand>[0], 'build'>) => {
+      process.exitCode = await apiLogsCommand({ ...o, build }, process.env, io);
+    });
+  client(
+    'rolling-restart',
+    'restart the schedulers one at a time and follow it (needs the admin role)',
+  )
+    .option(
+      '--timeout <seconds>',
+      'stop waiting after this long (the restart goes on)',
+      String(DEFAULT_RESTART_WAIT_S),
+    )
+    .action(async (o: Parameters<typeof apiRollingRestartCommand>[0]) => {
+      process.exitCode = await apiRollingRestartCommand(o, process.env, io);
     });
 }
 
