@@ -19,6 +19,14 @@ import {
   type ZkClient,
 } from '../zk/index.js';
 import type { WebApp, WebDeps } from './app.js';
+import {
+  EVENT_LATENCY_BUCKETS_S,
+  EVENT_QUEUES,
+  parseLatencySnapshot,
+  type EventLatencySnapshot,
+  type EventQueueKind,
+  type LatencyHistogram,
+} from '../model/event-latency.js';
 
 /** Upper bounds of the build duration histogram, in seconds. */
 export const DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200] as const;
@@ -48,8 +56,9 @@ export function metricsRoutes(app: WebApp, deps: WebDeps): void {
       };
       zookeeperState(registry, deps);
       let stats: HistoryStats | undefined;
+      const latency = new Map<EventQueueKind, LatencyHistogram>();
       if (deps.zk.state === 'connected') {
-        await guard('components', () => components(registry, deps));
+        await guard('components', () => components(registry, deps, latency));
         await guard('queues', () => queues(registry, deps));
         await guard('requests', () => requests(registry, deps));
       }
@@ -64,7 +73,10 @@ export function metricsRoutes(app: WebApp, deps: WebDeps): void {
         labelNames: ['part'],
         registers: [registry],
       }).set(problems.length);
-      const text = (await registry.metrics()) + (stats ? durationHistogram(stats) : '');
+      const text =
+        (await registry.metrics()) +
+        (stats ? durationHistogram(stats) : '') +
+        latencyHistogram(latency);
       return reply.header('Content-Type', registry.contentType).send(text);
     },
   );
@@ -90,7 +102,11 @@ function zookeeperState(registry: Registry, deps: WebDeps): void {
   for (const s of ZK_STATES) state.set({ state: s }, deps.zk.state === s ? 1 : 0);
 }
 
-async function components(registry: Registry, deps: WebDeps): Promise<void> {
+async function components(
+  registry: Registry,
+  deps: WebDeps,
+  latency: Map<EventQueueKind, LatencyHistogram>,
+): Promise<void> {
   const count = gauge(registry, 'drawbridge_components', 'Registered components', [
     'kind',
     'state',
@@ -108,6 +124,7 @@ async function components(registry: Registry, deps: WebDeps): Promise<void> {
     const list = await listComponents(deps.zk, deps.paths.components(kind));
     for (const c of list) {
       count.inc({ kind, state: c.state });
+      if (kind === 'scheduler') addLatency(latency, parseLatencySnapshot(c.extra['eventLatency']));
       if (kind !== 'executor') continue;
       const total = c.extra['slots'];
       const used = c.extra['slotsInUse'];
@@ -214,6 +231,45 @@ function durationHistogram(stats: HistoryStats): string {
     lines.push(`${name}_bucket{pipeline="${p}",le="+Inf"} ${d.count}`);
     lines.push(`${name}_sum{pipeline="${p}"} ${d.sumMs / 1000}`);
     lines.push(`${name}_count{pipeline="${p}"} ${d.count}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Adds one scheduler's cumulative histograms to the sum over schedulers. */
+function addLatency(
+  sum: Map<EventQueueKind, LatencyHistogram>,
+  snapshot: EventLatencySnapshot,
+): void {
+  for (const queue of EVENT_QUEUES) {
+    const h = snapshot[queue];
+    if (h === undefined) continue;
+    const prev = sum.get(queue);
+    sum.set(queue, {
+      buckets: h.buckets.map((b, i) => b + (prev?.buckets[i] ?? 0)),
+      count: h.count + (prev?.count ?? 0),
+      sumMs: h.sumMs + (prev?.sumMs ?? 0),
+    });
+  }
+}
+
+/**
+ * Event-to-processed latency summed over the running schedulers. A
+ * scheduler that restarts starts from zero, which Prometheus's rate()
+ * reads as a counter reset.
+ */
+function latencyHistogram(sum: ReadonlyMap<EventQueueKind, LatencyHistogram>): string {
+  const name = 'drawbridge_event_latency_seconds';
+  const lines = [
+    `# HELP ${name} From an event (request, push, timer slot, build end) to a scheduler having processed it, summed over the running schedulers`,
+    `# TYPE ${name} histogram`,
+  ];
+  for (const [queue, h] of sum) {
+    EVENT_LATENCY_BUCKETS_S.forEach((le, i) =>
+      lines.push(`${name}_bucket{queue="${queue}",le="${le}"} ${h.buckets[i] ?? 0}`),
+    );
+    lines.push(`${name}_bucket{queue="${queue}",le="+Inf"} ${h.count}`);
+    lines.push(`${name}_sum{queue="${queue}"} ${h.sumMs / 1000}`);
+    lines.push(`${name}_count{queue="${queue}"} ${h.count}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -13,6 +13,8 @@ import { applyInput, createBuildset } from '../../src/scheduler/index.js';
 import { pipelineJobs } from '../../src/config/index.js';
 import { ZkDocument } from '../../src/zk/document.js';
 import { ZkMutex } from '../../src/zk/lock.js';
+import { listComponents } from '../../src/zk/registry.js';
+import { parseLatencySnapshot } from '../../src/model/event-latency.js';
 import { parseHolders, tryAcquireAll } from '../../src/zk/semaphore.js';
 import { createE2eWorld, jobStanza, waitUntil, type E2eWorld } from './e2e-support.js';
 
@@ -80,6 +82,17 @@ describe('scheduler e2e: pipeline semaphores', () => {
       w.records().find((r) => r.buildset === bs && r.job === job && r.event === event)!.at;
     expect(at(periodic, 'p-one', 'start')).toBeGreaterThanOrEqual(at(deploy, 'd-after', 'end'));
     await waitUntil(async () => (await holders()).length === 0, 'the semaphore to be free');
+    // The schedulers publish how long events took to be processed (for web's /metrics).
+    const counted = async (queue: 'management' | 'result') => {
+      const all = await listComponents(w.world.zk, w.world.paths.components('scheduler'));
+      return all
+        .map((c) => parseLatencySnapshot(c.extra['eventLatency'])[queue]?.count ?? 0)
+        .reduce((a, b) => a + b, 0);
+    };
+    await waitUntil(
+      async () => (await counted('management')) >= 2 && (await counted('result')) >= 5,
+      'the schedulers to publish the latency of the two enqueues and the five builds',
+    );
   });
 
   it('gives a cancelled deploy’s semaphore back at once', async () => {

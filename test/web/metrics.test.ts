@@ -15,6 +15,7 @@ import {
   pipelineStateCodec,
   type ManagementEvent,
 } from '../../src/model/index.js';
+import { EventLatency } from '../../src/model/event-latency.js';
 import { ComponentRegistration, ZkDocument, ZkEventQueue } from '../../src/zk/index.js';
 import { finishedBuildset } from '../history/support.js';
 import { newWorld, serveApp, type Served, type World } from './support.js';
@@ -59,6 +60,21 @@ beforeAll(async () => {
       state: 'running',
     });
     await r.update('running', { slots, slotsInUse: inUse });
+    registrations.push(r);
+  }
+  // Two schedulers' event latency histograms, as they publish them.
+  for (const ms of [[40, 3_000], [200]]) {
+    const latency = new EventLatency();
+    for (const v of ms) latency.observe('result', v);
+    latency.observe('management', 20);
+    const r = await ComponentRegistration.register(world.zk, world.paths.components('scheduler'), {
+      kind: 'scheduler',
+      hostname: 'test',
+      pid: process.pid,
+      version: 'test',
+      state: 'running',
+    });
+    await r.update('running', { eventLatency: latency.snapshot() });
     registrations.push(r);
   }
   await world.zk.mkdirp(world.paths.pipeline('deploy'));
@@ -117,6 +133,13 @@ describe('GET /metrics', () => {
     expect(m.get('drawbridge_metrics_scrape_errors')).toBe(0);
     expect(m.get('drawbridge_components{kind="executor",state="running"}')).toBe(2);
     const [a, b] = registrations.map((r) => r.id);
+    // Summed over both schedulers: results of 40 ms, 3 s and 200 ms; two management events.
+    const lat = (queue: string, le: string) =>
+      m.get(`drawbridge_event_latency_seconds_bucket{queue="${queue}",le="${le}"}`);
+    expect([lat('result', '0.05'), lat('result', '0.25'), lat('result', '5')]).toEqual([1, 2, 3]);
+    expect(lat('result', '+Inf')).toBe(3);
+    expect(m.get('drawbridge_event_latency_seconds_sum{queue="result"}')).toBeCloseTo(3.24);
+    expect(m.get('drawbridge_event_latency_seconds_count{queue="management"}')).toBe(2);
     expect(pick('drawbridge_executor_slots')).toEqual({
       [`drawbridge_executor_slots{executor="${a}"}`]: 4,
       [`drawbridge_executor_slots{executor="${b}"}`]: 2,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Layout } from '../../config/index.js';
 import type { ZkClient } from '../../zk/client.js';
 import type { FinishedBuildsetSink } from '../../history/recorder.js';
+import type { EventLatency } from '../../model/event-latency.js';
 import type { DurationEstimates } from './durations.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import type { ResolvedSchedulerOptions } from './options.js';
@@ -25,6 +26,7 @@ export interface PipelineWorkDeps {
   readonly holder: string;
   readonly history?: FinishedBuildsetSink;
   readonly durations?: DurationEstimates;
+  readonly latency?: EventLatency;
 }
 
 export class PipelineWork {

@@ -43,6 +43,7 @@ import {
   type EventContext,
 } from './pipeline-events.js';
 import { PipelineStore, type Snapshot } from './pipeline-store.js';
+import type { EventLatency } from '../../model/event-latency.js';
 import type { DurationEstimates } from './durations.js';
 import { writeStatus } from './status-writer.js';
 
@@ -60,6 +61,8 @@ export interface PassDeps {
   readonly history?: FinishedBuildsetSink;
   /** Past build durations for the status summary's ETAs; absent: unknown. */
   readonly durations?: DurationEstimates;
+  /** Where each acked event's event-to-processed latency is counted. */
+  readonly latency?: EventLatency;
 }
 
 /**
@@ -184,6 +187,7 @@ export class PipelinePasses {
       ...results.map((e) => this.results.ack(e.id)),
       ...triggers.map((e) => this.triggers.ack(e.id)),
     ]);
+    this.#countLatency(management, results, triggers);
     await this.#afterWrite(d, done.removed, now, reconciled);
     this.#cleanVersion = version;
     const events = management.length + results.length + triggers.length;
@@ -191,6 +195,24 @@ export class PipelinePasses {
     if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
       return 'again';
     return d.dirty || events > 0 ? 'done' : 'idle';
+  }
+
+  /** From when each event happened to now, when its effect is written and it is acked. */
+  #countLatency(
+    management: readonly QueueEntry<ManagementEvent>[],
+    results: readonly QueueEntry<BuildCompletedEvent>[],
+    triggers: readonly QueueEntry<TriggerEvent>[],
+  ): void {
+    const latency = this.deps.latency;
+    if (latency === undefined) return;
+    const at = this.deps.now();
+    for (const e of management) latency.observe('management', at - e.value.requestedAt);
+    for (const e of results) latency.observe('result', at - e.value.outcome.endedAt);
+    for (const e of triggers)
+      latency.observe(
+        'trigger',
+        at - (e.value.type === 'timer' ? e.value.firedAt : e.value.receivedAt),
+      );
   }
 
   async #applyEvents(

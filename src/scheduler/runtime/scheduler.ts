@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { Layout } from '../../config/index.js';
 import { IllegalStateError, toError } from '../../errors.js';
 import type { FinishedBuildsetSink } from '../../history/recorder.js';
+import { EventLatency } from '../../model/event-latency.js';
 import { DurationEstimates, type DurationSource } from './durations.js';
 import type { ZkClient } from '../../zk/client.js';
 import type { ZkPaths } from '../../zk/paths.js';
@@ -53,6 +54,9 @@ export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #log: Logger;
   readonly #durations: DurationEstimates;
+  readonly #latency = new EventLatency();
+  /** Observations already published in the component record. */
+  #latencyPublished = 0;
   readonly #now: () => number;
   readonly #abort = new AbortController();
   #state: SchedulerState = 'initializing';
@@ -198,6 +202,7 @@ export class Scheduler {
       holder,
       history: this.#deps.history,
       durations: this.#durations,
+      latency: this.#latency,
     };
   }
 
@@ -281,9 +286,11 @@ export class Scheduler {
 
   async #publish(): Promise<void> {
     const registration = this.#registration;
+    this.#latencyPublished = this.#latency.count;
     const extra = registration && {
       ...registration.record.extra,
       layoutVersion: this.layoutVersion,
+      eventLatency: this.#latency.snapshot(),
     };
     await registration?.update(this.#state, extra).catch((err: unknown) => {
       this.#log.warn({ err: toError(err) }, 'cannot update the component record');
@@ -320,6 +327,9 @@ export class Scheduler {
       if (performance.now() - this.#lastSweep >= this.options.safetyIntervalMs / 2) {
         this.#lastSweep = performance.now();
         await this.#lost?.sweep();
+        // The latency histogram reaches web's /metrics through the component record.
+        if (this.#latency.count !== this.#latencyPublished && this.#state === 'running')
+          await this.#publish();
       }
       if (work && work.retiring.length > 0 && (await work.pruneRetired(this.#log)))
         this.#watchWork();
