@@ -12,6 +12,7 @@ import { join, relative, sep } from 'node:path';
 import { execa } from 'execa';
 import { DrawbridgeError, toError } from '../errors.js';
 import type { DaemonConfig } from './daemon-config.js';
+import { maskUrlPassword } from './daemon-describe.js';
 import { readLayoutSources } from './layout-files.js';
 import type { Diagnostic, LayoutSource, LoadOptions } from './layout-types.js';
 
@@ -52,7 +53,8 @@ export async function collectLayoutSources(config: LayoutSettings): Promise<Coll
   const loadOptions = layoutLoadOptions(config);
   if (!config.layout.fromRepository) {
     const { sources, readErrors } = await readLayoutSources(config.layout.paths);
-    return { sources, readErrors, version: filesVersion(sources), commit: null, loadOptions };
+    const version = filesVersion(sources, loadOptions);
+    return { sources, readErrors, version, commit: null, loadOptions };
   }
   await mkdir(config.state.dir, { recursive: true });
   const dir = await mkdtemp(join(config.state.dir, 'layout-'));
@@ -65,7 +67,8 @@ export async function collectLayoutSources(config: LayoutSettings): Promise<Coll
     return {
       sources: read.sources.map((s) => ({ file: inRepo(s.file), text: s.text })),
       readErrors: read.readErrors.map((d) => ({ ...d, file: inRepo(d.file) })),
-      version: commit,
+      // The same commit read with other paths or options is another layout.
+      version: `${commit}-${optionsHash({ paths: config.layout.paths, ...loadOptions })}`,
       commit,
       loadOptions,
     };
@@ -74,12 +77,29 @@ export async function collectLayoutSources(config: LayoutSettings): Promise<Coll
   }
 }
 
-/** A short content hash over every file name and text, independent of load order. */
-export function filesVersion(sources: readonly LayoutSource[]): string {
+/**
+ * A short content hash over every file name and text, independent of load
+ * order, and over the load options: the same files loaded with another
+ * playbook directory or project are another layout.
+ */
+export function filesVersion(sources: readonly LayoutSource[], options: LoadOptions = {}): string {
   const hash = createHash('sha256');
   const sorted = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   for (const s of sorted) hash.update(s.file).update('\0').update(s.text).update('\0');
+  hash.update(canonical(options));
   return `files-${hash.digest('hex').slice(0, 16)}`;
+}
+
+function optionsHash(value: object): string {
+  return createHash('sha256').update(canonical(value)).digest('hex').slice(0, 8);
+}
+
+/** JSON with sorted keys, so equal options always hash the same. */
+function canonical(value: object): string {
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify(entries);
 }
 
 async function cloneHead(url: string, branch: string, dir: string): Promise<string> {
@@ -90,6 +110,8 @@ async function cloneHead(url: string, branch: string, dir: string): Promise<stri
     const err = toError(e) as Error & { stderr?: unknown };
     const why =
       typeof err.stderr === 'string' && err.stderr.trim() ? err.stderr.trim() : err.message;
-    throw new LayoutSourceError(url, branch, why);
+    // A URL may carry a password, and git repeats the URL in its errors.
+    const masked = maskUrlPassword(url);
+    throw new LayoutSourceError(masked, branch, why.split(url).join(masked));
   }
 }

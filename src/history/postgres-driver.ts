@@ -82,6 +82,9 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async lockForMigration(tx: SqlRunner): Promise<void> {
+    // Waiting for another migrator, or an index built over a large table, can
+    // take longer than an ordinary statement may: no limit for this transaction.
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
   }
 

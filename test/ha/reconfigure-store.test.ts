@@ -161,5 +161,16 @@ describe('reconfigureLayout', () => {
     expect(next).toMatchObject({ status: 'stored', previous: good, switched: true });
     const now = await readCurrentLayout(zk, paths);
     expect(now?.layout.pipelineJobs.get('deploy')?.map((j) => j.name)).toEqual(['a', 'b']);
+
+    // The same files with another playbook directory are another layout, not "unchanged".
+    const other = settings(layoutDir);
+    const moved = await reconfigureLayout({
+      zk,
+      paths,
+      config: { ...other, layout: { ...other.layout, playbookDir: 'plays' } },
+      requestedBy: 'test',
+    });
+    expect(moved).toMatchObject({ status: 'stored', previous: next.version, switched: true });
+    expect(moved.version).not.toBe(next.version);
   });
 });

@@ -42,6 +42,8 @@ export class LayoutFollower {
   #refused: string | undefined;
   #stop: StopWatch | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** Bumped by every check: a slower, older check must not apply what it read. */
+  #generation = 0;
 
   constructor(deps: LayoutFollowerDeps) {
     this.#deps = deps;
@@ -101,11 +103,14 @@ export class LayoutFollower {
 
   async #check(): Promise<void> {
     clearTimeout(this.#retry);
+    const generation = ++this.#generation;
     try {
       const pointer = (await this.#store.current())?.value;
       if (!pointer || pointer.version === this.#version || pointer.version === this.#refused)
         return;
       const next = await this.#load(pointer.version);
+      // A retry and a watch event can overlap: only the newest check may switch.
+      if (generation !== this.#generation) return;
       if (!next) {
         this.#refused = pointer.version;
         return;
