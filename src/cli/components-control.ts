@@ -53,7 +53,7 @@ export async function watchDaemonControl(deps: {
   for (const { id, kind } of mine) {
     const named = daemon.services.find((s) => s.name === kind);
     const target = named?.service as Controllable | undefined;
-    const act = async (request: ControlRequest): Promise<void> => {
+    const act = async (request: ControlRequest, version: number): Promise<void> => {
       const fields = { service: kind, request: request.id, by: request.requestedBy };
       if (request.action === 'drain') {
         log.info(fields, 'drain requested through ZooKeeper: draining, then exiting for a restart');
@@ -70,7 +70,8 @@ export async function watchDaemonControl(deps: {
           log.warn({ ...fields, err: toError(e) }, 'control request failed');
         });
       }
-      await clearControlRequest(zk, paths, id);
+      // Only the request handled: a newer one written meanwhile stays for the next call.
+      await clearControlRequest(zk, paths, id, version);
     };
     stops.push(
       watchControlRequests(zk, paths, id, act, (err) =>

@@ -4,7 +4,8 @@
  * reconfigure` does it, and rolling restarts and executor control through
  * src/ops. A rolling restart started over REST is driven by the web process
  * that accepted it; its record in ZooKeeper says whether the driver is
- * still alive, and a web shutdown cancels it between steps.
+ * still alive, and a web shutdown cancels it between steps. A web server that
+ * shares its process with a scheduler refuses to drive one (409).
  */
 import type { Logger } from 'pino';
 import { formatDiagnostic } from '../config/index.js';
@@ -36,6 +37,8 @@ export function daemonAdminActions(deps: {
   readonly logger: Logger;
   /** Aborted when the web server stops: a restart it drives stops between steps. */
   readonly closing: () => AbortSignal | undefined;
+  /** True in `drawbridge run`: a scheduler of this process would be drained under its driver. */
+  readonly sharesProcessWithScheduler?: boolean;
 }): AdminActions {
   const { zk, paths, config, logger } = deps;
   return {
@@ -57,6 +60,13 @@ export function daemonAdminActions(deps: {
       };
     },
     async rollingRestart({ by }) {
+      if (deps.sharesProcessWithScheduler === true)
+        throw new WebBadRequestError(
+          'this web server shares its process with a scheduler, which the rolling restart ' +
+            'would drain under its own driver; run `drawbridge rolling-restart` from a CLI, ' +
+            'or ask a web-only process',
+          409,
+        );
       const signal = deps.closing();
       const handle = await startRollingRestart(zk, paths, {
         kind: 'scheduler',

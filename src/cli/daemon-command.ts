@@ -5,7 +5,7 @@
  * signal handlers are gone again.
  */
 import type { Logger } from 'pino';
-import type { DaemonConfig } from '../config/daemon-config.js';
+import { type DaemonConfig, describeConfig } from '../config/daemon-config.js';
 import { toError } from '../errors.js';
 import { ZkPaths, type ZkClient } from '../zk/index.js';
 import { EXIT_DRAINED, type DaemonControl, watchDaemonControl } from './components-control.js';
@@ -59,7 +59,8 @@ export async function daemonCommand(
     { file: config.file, services: kinds, version: rt.version, layoutVersion: layout?.version },
     'drawbridge starting',
   );
-  logger.debug({ config }, 'configuration');
+  // describeConfig also masks a password inside repository.url, which redactPaths cannot reach.
+  logger.debug({ config: describeConfig(config) }, 'configuration');
   const zk = await connectFromConfig(config.zookeeper, logger);
   let daemon: Daemon;
   try {
@@ -125,7 +126,13 @@ async function buildServices(
   if (layout !== undefined)
     services.push({ name: 'scheduler', service: createScheduler(config, layout, version, deps) });
   if (kinds.includes('web'))
-    services.push({ name: 'web', service: createWebServer(config, version, deps) });
+    services.push({
+      name: 'web',
+      service: createWebServer(config, version, {
+        ...deps,
+        sharesProcessWithScheduler: layout !== undefined,
+      }),
+    });
   return services;
 }
 

@@ -12,7 +12,7 @@ import { withHistoryStore } from './daemon-scheduler.js';
 export function createWebServer(
   config: DaemonConfig,
   version: string,
-  deps: { zk: ZkClient; paths: ZkPaths; logger: Logger },
+  deps: { zk: ZkClient; paths: ZkPaths; logger: Logger; sharesProcessWithScheduler?: boolean },
 ): Service {
   const { listen, readProtected, tokens, jwt, webhooks, publicUrl } = config.web;
   // Read once at start: a key that cannot be read stops the process rather than every request.

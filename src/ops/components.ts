@@ -6,9 +6,12 @@
  */
 import type { ZkClient } from '../zk/client.js';
 import { COMPONENT_KINDS, type ZkPaths } from '../zk/paths.js';
+import { ZkMutex } from '../zk/lock.js';
 import { listComponents, type RegisteredComponent } from '../zk/registry.js';
 import { sendControlRequest, type ControlAction, type ControlRequest } from './control.js';
-import { OpsLastComponentError, OpsUnknownComponentError } from './errors.js';
+import { OpsBusyError, OpsLastComponentError, OpsUnknownComponentError } from './errors.js';
+import { rollingRestartLock } from './rolling-restart-record.js';
+import { busyError, runningWithoutDrain } from './rolling-restart.js';
 
 /** Every registered scheduler, executor and web, by kind then id. */
 export async function listAllComponents(
@@ -43,18 +46,45 @@ export async function requestComponentAction(
       `a ${component.kind} cannot ${action} (only ${can.join(' and ')}s can)`,
     );
   if (action === 'drain' && component.kind === 'scheduler') {
-    const others = all.filter(
-      (c) => c.kind === 'scheduler' && c.state === 'running' && c.id !== componentId,
+    const request = await drainScheduler(zk, paths, componentId, requestedBy);
+    return { request, component };
+  }
+  const request = await sendControlRequest(zk, paths, componentId, { action, requestedBy });
+  return { request, component };
+}
+
+/**
+ * Decides and sends a scheduler drain under the operation lock, so that two
+ * drains (or a drain and a rolling restart) cannot both stop the last one.
+ */
+async function drainScheduler(
+  zk: ZkClient,
+  paths: ZkPaths,
+  componentId: string,
+  requestedBy: string,
+): Promise<ControlRequest> {
+  await Promise.all([zk.mkdirp(rollingRestartLock(paths)), zk.mkdirp(paths.controlRequests())]);
+  const lock = new ZkMutex(zk, rollingRestartLock(paths), {
+    data: Buffer.from(`drain ${componentId} (${requestedBy})`),
+  });
+  if (!(await lock.tryAcquire())) throw await busyError(zk, paths);
+  try {
+    const schedulers = await listComponents(zk, paths.components('scheduler'));
+    const others = (await runningWithoutDrain(zk, paths, schedulers)).filter(
+      (c) => c.id !== componentId,
     );
     if (others.length === 0)
       throw new OpsLastComponentError(
         'scheduler',
         componentId,
-        'no other scheduler is running; start one first',
+        'no other scheduler is running without a drain pending; start one first',
       );
+    if (!(await lock.isStillValid()))
+      throw new OpsBusyError(null, `lost ${rollingRestartLock(paths)} before draining; try again`);
+    return await sendControlRequest(zk, paths, componentId, { action: 'drain', requestedBy });
+  } finally {
+    await lock.release().catch(() => undefined);
   }
-  const request = await sendControlRequest(zk, paths, componentId, { action, requestedBy });
-  return { request, component };
 }
 
 /** Whether the component (undefined: no longer registered) shows the action carried out. */

@@ -4,11 +4,13 @@
  * at <root>/admin/control/<component id>; the component's process watches its
  * own node and acts once per request id. The node is deleted by the process
  * as it exits, or by the requester once it has seen the request carried out.
+ * Writes and deletes are versioned, and a pending drain is never replaced.
  */
 import { randomUUID } from 'node:crypto';
 import type { ZkClient } from '../zk/client.js';
 import { decodeAt, jsonCodec } from '../zk/codec.js';
-import { ZkNoNodeError, ZkNodeExistsError } from '../zk/errors.js';
+import { ZkBadVersionError, ZkNoNodeError, ZkNodeExistsError } from '../zk/errors.js';
+import { OpsBusyError } from './errors.js';
 import type { ZkPaths } from '../zk/paths.js';
 import { type StopWatch, watchData } from '../zk/watch.js';
 
@@ -53,13 +55,59 @@ export async function sendControlRequest(
   };
   const path = paths.controlRequest(componentId);
   await zk.mkdirp(paths.controlRequests());
-  try {
-    await zk.create(path, codec.encode(full));
-  } catch (e) {
-    if (!(e instanceof ZkNodeExistsError)) throw e;
-    await zk.set(path, codec.encode(full));
+  for (;;) {
+    try {
+      await zk.create(path, codec.encode(full));
+      return full;
+    } catch (e) {
+      if (!(e instanceof ZkNodeExistsError)) throw e;
+    }
+    const pending = await readPending(zk, path);
+    if (pending === null) continue;
+    // A pending drain is never replaced: the process would miss it and another drain could pile up.
+    if (pending.request?.action === 'drain')
+      throw new OpsBusyError(
+        null,
+        `${componentId} has a drain pending already (${pending.request.id}); wait for it to exit`,
+      );
+    try {
+      await zk.set(path, codec.encode(full), pending.version);
+      return full;
+    } catch (e) {
+      // Someone wrote or deleted it since it was read: decide again on what is there now.
+      if (!(e instanceof ZkBadVersionError) && !(e instanceof ZkNoNodeError)) throw e;
+    }
   }
-  return full;
+}
+
+/** The request at `path` (null if unreadable) and its version; null if there is none. */
+async function readPending(
+  zk: ZkClient,
+  path: string,
+): Promise<{ request: ControlRequest | null; version: number } | null> {
+  try {
+    const { data, stat } = await zk.get(path);
+    let request: ControlRequest | null = null;
+    try {
+      request = decodeAt(codec, path, data);
+    } catch {
+      // An unreadable request is not a drain: it may be replaced.
+    }
+    return { request, version: stat.version };
+  } catch (e) {
+    if (e instanceof ZkNoNodeError) return null;
+    throw e;
+  }
+}
+
+/** Whether a drain request is waiting at the component's node. */
+export async function hasPendingDrain(
+  zk: ZkClient,
+  paths: ZkPaths,
+  componentId: string,
+): Promise<boolean> {
+  const pending = await readPending(zk, paths.controlRequest(componentId));
+  return pending?.request?.action === 'drain';
 }
 
 /** The pending request for a component, or null. */
@@ -77,14 +125,18 @@ export async function readControlRequest(
   }
 }
 
-/** Deletes a component's request node, if any. */
+/**
+ * Deletes a component's request node, if any. With `version` (the one of the
+ * request handled) a newer request written since stays.
+ */
 export async function clearControlRequest(
   zk: ZkClient,
   paths: ZkPaths,
   componentId: string,
+  version?: number,
 ): Promise<void> {
-  await zk.delete(paths.controlRequest(componentId)).catch((e: unknown) => {
-    if (!(e instanceof ZkNoNodeError)) throw e;
+  await zk.delete(paths.controlRequest(componentId), version).catch((e: unknown) => {
+    if (!(e instanceof ZkNoNodeError) && !(e instanceof ZkBadVersionError)) throw e;
   });
 }
 
@@ -97,7 +149,7 @@ export function watchControlRequests(
   zk: ZkClient,
   paths: ZkPaths,
   componentId: string,
-  onRequest: (request: ControlRequest) => void | Promise<void>,
+  onRequest: (request: ControlRequest, version: number) => void | Promise<void>,
   onError: (err: Error) => void,
 ): StopWatch {
   const path = paths.controlRequest(componentId);
@@ -110,7 +162,7 @@ export function watchControlRequests(
       const request = decodeAt(codec, path, snapshot.data);
       if (seen.has(request.id)) return;
       seen.add(request.id);
-      await onRequest(request);
+      await onRequest(request, snapshot.stat.version);
     },
     { onError },
   );

@@ -15,13 +15,28 @@ export class OpsLastComponentError extends OpsError {
   }
 }
 
-/** Another rolling restart holds the operation lock. */
+/** Another rolling restart or scheduler drain holds the lock, or a drain is already pending. */
 export class OpsBusyError extends OpsError {
   readonly code = 'DRAWBRIDGE_ERR_OPS_BUSY';
-  constructor(readonly operation: string | null) {
+  constructor(
+    readonly operation: string | null,
+    detail?: string,
+  ) {
     super(
-      `a rolling restart is already in progress${operation ? ` (${operation})` : ''}; ` +
-        'wait for it to end (drawbridge components shows it)',
+      detail ??
+        `a rolling restart is already in progress${operation ? ` (${operation})` : ''}; ` +
+          'wait for it to end (drawbridge components shows it)',
+    );
+  }
+}
+
+/** The rolling-restart driver lost its lock (session expired, node deleted): it stops. */
+export class OpsLockLostError extends OpsError {
+  readonly code = 'DRAWBRIDGE_ERR_OPS_LOCK_LOST';
+  constructor(readonly operation: string) {
+    super(
+      `rolling restart ${operation} lost its lock in ZooKeeper and stopped; ` +
+        'check the ZooKeeper session, then start it again',
     );
   }
 }

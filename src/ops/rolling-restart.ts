@@ -7,7 +7,9 @@
  *
  * The driver is whoever calls startRollingRestart (the CLI, or web for the
  * REST action): it holds <root>/locks/rolling-restart for the whole operation
- * and rewrites the record at <root>/admin/rolling-restart at every step.
+ * and rewrites the record at <root>/admin/rolling-restart at every step. It
+ * re-checks the lock before each drain and record write, and fails if lost.
+ * Single scheduler drains (components.ts) take the same lock to decide.
  */
 import { randomBytes } from 'node:crypto';
 import { DrawbridgeError, toError } from '../errors.js';
@@ -15,15 +17,18 @@ import type { ZkClient } from '../zk/client.js';
 import { ZkMutex } from '../zk/lock.js';
 import type { ZkPaths } from '../zk/paths.js';
 import { listComponents, type RegisteredComponent } from '../zk/registry.js';
-import { clearControlRequest, sendControlRequest } from './control.js';
+import { decodeAt } from '../zk/codec.js';
+import { clearControlRequest, hasPendingDrain, sendControlRequest } from './control.js';
 import {
   OpsBusyError,
   OpsCanceledError,
   OpsLastComponentError,
+  OpsLockLostError,
   OpsTimeoutError,
 } from './errors.js';
 import {
   readRollingRestart,
+  rollingRestartCodec,
   rollingRestartLock,
   writeRollingRestart,
   type RestartKind,
@@ -72,16 +77,15 @@ export async function startRollingRestart(
   options: RollingRestartOptions,
 ): Promise<RollingRestartHandle> {
   await Promise.all([zk.mkdirp(rollingRestartLock(paths)), zk.mkdirp(paths.controlRequests())]);
+  const lost = new AbortController();
   const lock = new ZkMutex(zk, rollingRestartLock(paths), {
     data: Buffer.from(options.requestedBy),
+    onLost: (err) => lost.abort(err),
   });
-  if (!(await lock.tryAcquire())) {
-    const current = await readRollingRestart(zk, paths).catch(() => null);
-    throw new OpsBusyError(current?.id ?? null);
-  }
+  if (!(await lock.tryAcquire())) throw await busyError(zk, paths);
   try {
     const all = await listComponents(zk, paths.components(options.kind));
-    const running = all.filter((c) => c.state === 'running');
+    const running = await runningWithoutDrain(zk, paths, all);
     if (running.length < 2) {
       const only = running[0]?.id ?? `(no running ${options.kind})`;
       throw new OpsLastComponentError(
@@ -115,14 +119,43 @@ export async function startRollingRestart(
       message: `restarting ${running.length} ${options.kind}s one at a time`,
       error: null,
     };
+    if (!(await lock.isStillValid())) throw new OpsLockLostError(record.id);
     await writeRollingRestart(zk, paths, record);
-    const driver = new Driver(zk, paths, options, record, new Set(all.map((c) => c.id)));
+    const driver = new Driver(zk, paths, options, record, new Set(all.map((c) => c.id)), {
+      lock,
+      lost: lost.signal,
+    });
     const done = driver.run().finally(() => lock.release().catch(() => undefined));
     return { id: record.id, record, done };
   } catch (e) {
     await lock.release().catch(() => undefined);
     throw toError(e);
   }
+}
+
+/** Why the operation lock is taken: a running rolling restart, or a scheduler drain being sent. */
+export async function busyError(zk: ZkClient, paths: ZkPaths): Promise<OpsBusyError> {
+  const current = await readRollingRestart(zk, paths).catch(() => null);
+  if (current?.state === 'running' && current.driverAlive) return new OpsBusyError(current.id);
+  return new OpsBusyError(
+    null,
+    `another operator holds ${rollingRestartLock(paths)} (a rolling restart starting, ` +
+      'or a scheduler drain being sent); try again in a moment',
+  );
+}
+
+/**
+ * The components in state `running` with no drain pending at their control
+ * node: the ones that will still run. Only meaningful under the operation lock.
+ */
+export async function runningWithoutDrain(
+  zk: ZkClient,
+  paths: ZkPaths,
+  all: readonly RegisteredComponent[],
+): Promise<RegisteredComponent[]> {
+  const running = all.filter((c) => c.state === 'running');
+  const pending = await Promise.all(running.map((c) => hasPendingDrain(zk, paths, c.id)));
+  return running.filter((_, i) => !pending[i]);
 }
 
 class Driver {
@@ -137,6 +170,7 @@ class Driver {
     private record: RollingRestartRecord,
     /** Every component id seen so far: a replacement is one not in here. */
     private readonly known: Set<string>,
+    private readonly held: { readonly lock: ZkMutex; readonly lost: AbortSignal },
   ) {
     this.#pollMs = options.pollMs ?? 200;
   }
@@ -153,12 +187,41 @@ class Driver {
           ? { code: err.code, message: err.message }
           : { code: 'DRAWBRIDGE_ERR_OPS_FAILED', message: err.message };
       if (index < this.record.steps.length) this.#setStep(index, { state: 'failed' });
-      return await this.#save({ state: 'failed', message: error.message, error }).catch(() => ({
-        ...this.record,
-        state: 'failed' as const,
-        message: error.message,
-        error,
-      }));
+      return await this.#saveFailed({ state: 'failed', message: error.message, error });
+    }
+  }
+
+  /** Throws OpsLockLostError unless the operation lock is still ours (a round trip). */
+  async #assertLock(): Promise<void> {
+    if (this.held.lost.aborted || !(await this.held.lock.isStillValid()))
+      throw new OpsLockLostError(this.record.id);
+  }
+
+  /**
+   * The final write of a failed operation. Without the lock, it is written only
+   * if the record is still ours, unchanged since read: a new driver's record stays.
+   */
+  async #saveFailed(change: Partial<RollingRestartRecord>): Promise<RollingRestartRecord> {
+    const local = (): RollingRestartRecord => {
+      const now = new Date().toISOString();
+      this.record = { ...this.record, ...change, updatedAt: now, endedAt: now };
+      return this.record;
+    };
+    try {
+      if (await this.held.lock.isStillValid()) return await this.#save(change);
+      const { data, stat } = await this.zk.get(this.paths.rollingRestart());
+      const stored = decodeAt(rollingRestartCodec, this.paths.rollingRestart(), data);
+      if (stored.id !== this.record.id) return local();
+      const record = local();
+      await this.zk.set(
+        this.paths.rollingRestart(),
+        rollingRestartCodec.encode(record),
+        stat.version,
+      );
+      this.#progress();
+      return record;
+    } catch {
+      return local();
     }
   }
 
@@ -187,6 +250,7 @@ class Driver {
     await this.#save({
       message: `draining ${step.component} (${other.id} keeps running)`,
     });
+    await this.#assertLock();
     await sendControlRequest(this.zk, this.paths, step.component, {
       action: 'drain',
       id: `${this.record.id}/${index + 1}`,
@@ -198,6 +262,7 @@ class Driver {
       if (!(e instanceof OpsTimeoutError)) throw e;
       throw new OpsTimeoutError(step.component, timeoutMs, 'did not finish draining');
     });
+    await this.#assertLock();
     await clearControlRequest(this.zk, this.paths, step.component);
     this.#setStep(index, { state: 'replacing' });
     await this.#save({ message: `${step.component} drained; waiting for its replacement` });
@@ -225,7 +290,7 @@ class Driver {
 
   async #running(): Promise<RegisteredComponent[]> {
     const all = await listComponents(this.zk, this.paths.components(this.options.kind));
-    return all.filter((c) => c.state === 'running');
+    return runningWithoutDrain(this.zk, this.paths, all);
   }
 
   async #component(id: string): Promise<RegisteredComponent | undefined> {
@@ -241,6 +306,7 @@ class Driver {
     try {
       for (;;) {
         if (signal?.aborted) throw new OpsCanceledError(String(signal.reason ?? 'aborted'));
+        if (this.held.lost.aborted) throw new OpsLockLostError(this.record.id);
         const value = await check();
         if (value !== undefined) return value;
         const waited = Date.now() - this.#waitStart;
@@ -267,6 +333,7 @@ class Driver {
       updatedAt: now,
       ...(ended ? { endedAt: now } : {}),
     };
+    await this.#assertLock();
     await writeRollingRestart(this.zk, this.paths, this.record);
     this.#progress();
     return this.record;

@@ -3,16 +3,26 @@
  * components that are registry entries of this process: each one watches its
  * control request as a daemon does and, asked to drain, deregisters; a
  * "supervisor" registers its successor. Fast cases the process tests leave
- * out: the operation lock, a component gone before its turn, cancellation.
+ * out: the operation lock, a component gone before its turn, cancellation,
+ * and the races between drains, control requests and a lost lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { daemonAdminActions } from '../../src/cli/daemon-admin.js';
+import type { LayoutSettings } from '../../src/config/layout-sources.js';
 import {
+  clearControlRequest,
   OpsBusyError,
   OpsLastComponentError,
+  readControlRequest,
   readRollingRestart,
+  requestComponentAction,
+  rollingRestartLock,
+  sendControlRequest,
   startRollingRestart,
   watchControlRequests,
 } from '../../src/ops/index.js';
+import { WebBadRequestError } from '../../src/web/index.js';
 import { ZkPaths } from '../../src/zk/paths.js';
 import { ComponentRegistration } from '../../src/zk/registry.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
@@ -74,6 +84,20 @@ async function component(
     stop();
     await reg.unregister();
   });
+  return reg.id;
+}
+
+/** A scheduler that never acts on its requests: a drain sent to it stays pending. */
+async function deaf(paths: ZkPaths): Promise<string> {
+  const reg = await ComponentRegistration.register(zk, paths.components('scheduler'), {
+    kind: 'scheduler',
+    hostname: 'test',
+    pid: 5000 + count,
+    version: 'test',
+    state: 'running',
+    startedAt: new Date().toISOString(),
+  });
+  cleanups.push(() => reg.unregister());
   return reg.id;
 }
 
@@ -183,5 +207,102 @@ describe('rolling restart driver', () => {
       error: { code: 'DRAWBRIDGE_ERR_OPS_CANCELED' },
       message: 'rolling restart canceled: Error: operator pressed Ctrl-C',
     });
+  });
+});
+
+describe('scheduler drains and control requests', () => {
+  it('never drains the last scheduler left without a pending drain', async () => {
+    const paths = fresh();
+    const [a, b] = [await deaf(paths), await deaf(paths)];
+    await requestComponentAction(zk, paths, a, 'drain', 'first');
+    // a is still registered and running, but draining: b is the last one.
+    await expect(requestComponentAction(zk, paths, b, 'drain', 'second')).rejects.toThrow(
+      OpsLastComponentError,
+    );
+    expect(await readControlRequest(zk, paths, b)).toBeNull();
+    expect(await zk.children(rollingRestartLock(paths))).toEqual([]);
+  });
+
+  it('refuses a scheduler drain while a rolling restart runs', async () => {
+    const paths = fresh();
+    const a = await component(paths, false);
+    await component(paths, false);
+    const handle = await startRollingRestart(zk, paths, {
+      kind: 'scheduler',
+      requestedBy: 't',
+      timeoutMs: 1_000,
+      pollMs: 20,
+    });
+    const other = await deaf(paths);
+    await expect(requestComponentAction(zk, paths, other, 'drain', 'op')).rejects.toThrow(
+      OpsBusyError,
+    );
+    expect(await readControlRequest(zk, paths, other)).toBeNull();
+    expect((await handle.done).steps[0]?.component).toBe(a);
+  });
+
+  it('does not overwrite a pending drain, and deletes only the request handled', async () => {
+    const paths = fresh();
+    const id = await deaf(paths);
+    const drain = await sendControlRequest(zk, paths, id, { action: 'drain', requestedBy: 'a' });
+    await expect(
+      sendControlRequest(zk, paths, id, { action: 'pause', requestedBy: 'b' }),
+    ).rejects.toThrow(OpsBusyError);
+    expect(await readControlRequest(zk, paths, id)).toEqual(drain);
+    await clearControlRequest(zk, paths, id);
+
+    await sendControlRequest(zk, paths, id, { action: 'pause', requestedBy: 'a' });
+    const handled = (await zk.get(paths.controlRequest(id))).stat.version;
+    const newer = await sendControlRequest(zk, paths, id, { action: 'resume', requestedBy: 'b' });
+    await clearControlRequest(zk, paths, id, handled);
+    expect(await readControlRequest(zk, paths, id)).toEqual(newer);
+    await clearControlRequest(zk, paths, id);
+  });
+
+  it('fails a rolling restart whose lock is lost, and sends nothing more', async () => {
+    const paths = fresh();
+    await component(paths, false);
+    const second = await component(paths, false);
+    const handle = await startRollingRestart(zk, paths, {
+      kind: 'scheduler',
+      requestedBy: 't',
+      timeoutMs: 30_000,
+      pollMs: 20,
+    });
+    await waitUntil(
+      async () => (await readRollingRestart(zk, paths))?.steps[0]?.state === 'replacing',
+      'the first component to be drained',
+    );
+    const [node] = await zk.children(rollingRestartLock(paths));
+    await zk.delete(`${rollingRestartLock(paths)}/${node ?? 'missing'}`);
+    const final = await handle.done;
+    expect(final).toMatchObject({
+      state: 'failed',
+      error: { code: 'DRAWBRIDGE_ERR_OPS_LOCK_LOST' },
+    });
+    expect(await readRollingRestart(zk, paths)).toMatchObject({
+      state: 'failed',
+      error: { code: 'DRAWBRIDGE_ERR_OPS_LOCK_LOST' },
+    });
+    expect(await readControlRequest(zk, paths, second)).toBeNull();
+  });
+
+  it('refuses a REST rolling restart from a web sharing its process with a scheduler', async () => {
+    const paths = fresh();
+    await deaf(paths);
+    await deaf(paths);
+    const admin = daemonAdminActions({
+      zk,
+      paths,
+      // Not read by a rolling restart.
+      config: {} as LayoutSettings,
+      logger: pino({ level: 'silent' }),
+      closing: () => undefined,
+      sharesProcessWithScheduler: true,
+    });
+    const refused = admin.rollingRestart?.({ by: 'rest' });
+    await expect(refused).rejects.toThrow(WebBadRequestError);
+    await expect(refused).rejects.toMatchObject({ statusCode: 409 });
+    expect(await readRollingRestart(zk, paths)).toBeNull();
   });
 });
