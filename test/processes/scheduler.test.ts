@@ -150,7 +150,8 @@ describe('drawbridge run', () => {
     const d = drawbridge(['run', '--config', config]);
     daemon = d;
     await waitForLog(d, /"msg":"daemon running"/, 'all three to run');
-    expect(d.stdout()).toContain(`"layoutVersion":"${sha}"`);
+    // The commit, and a hash of the paths and options it was read with.
+    expect(d.stdout()).toMatch(new RegExp(`"layoutVersion":"${sha}-[0-9a-f]{8}"`));
     expect(await kinds(t.paths)).toEqual(['executor:running', 'scheduler:running', 'web:running']);
     const base = `http://127.0.0.1:${webPort}`;
     await waitUntil(
