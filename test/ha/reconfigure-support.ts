@@ -8,16 +8,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildsetCodec,
-  managementEventCodec,
-  type Buildset,
-  type ManagementEvent,
-} from '../../src/model/index.js';
-import { buildsetIdFor } from '../../src/scheduler/runtime/ids.js';
-import { ZkDocument } from '../../src/zk/document.js';
+import { type Buildset } from '../../src/model/index.js';
 import { ZkPaths } from '../../src/zk/paths.js';
-import { ZkEventQueue } from '../../src/zk/queue.js';
 import { listComponents } from '../../src/zk/registry.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { createGitRepo, type GitRepoFixture } from '../fixtures/git-repo.js';
@@ -25,6 +17,7 @@ import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 import { waitUntil } from '../fixtures/wait.js';
 import { drawbridge, freePort, reap, waitForLog, type Daemon } from '../processes/support.js';
 import { jobStanza } from '../scheduler/e2e-support.js';
+import { putManagement, readBuildset, waitFinished } from '../fixtures/pipeline-events.js';
 
 export { jobStanza, waitUntil, type Daemon };
 
@@ -167,8 +160,6 @@ log:
       );
       return file;
     };
-    const buildsetDoc = (p: string, id: string) =>
-      new ZkDocument(client, paths.buildset(p, id), buildsetCodec);
     const cluster: Cluster = {
       dir,
       records,
@@ -190,35 +181,11 @@ log:
       configOf,
       async enqueue(pipeline) {
         counter += 1;
-        const event: ManagementEvent = {
-          type: 'enqueue',
-          pipeline,
-          ref: 'refs/heads/main',
-          commit: sha,
-          id: `ha-${process.pid}-${counter}`,
-          requestedBy: 'test',
-          requestedAt: Date.now(),
-        };
-        await new ZkEventQueue(
-          client,
-          paths.pipelineManagementEvents(pipeline),
-          managementEventCodec,
-        ).put(event);
-        return buildsetIdFor(pipeline, 'manual', event.id);
+        const event = { type: 'enqueue', pipeline, ref: 'refs/heads/main', commit: sha } as const;
+        return putManagement(client, paths, event, `ha-${process.pid}-${counter}`);
       },
-      async buildset(p, id) {
-        return (await buildsetDoc(p, id).read())?.value ?? null;
-      },
-      async finished(p, id, timeoutMs = 90_000) {
-        let last: Buildset | null = null;
-        await waitUntil(
-          async () => (last = await cluster.buildset(p, id))?.state === 'done',
-          `buildset ${id} of ${p} to finish`,
-          timeoutMs,
-          100,
-        );
-        return last!;
-      },
+      buildset: (p, id) => readBuildset(client, paths, p, id),
+      finished: (p, id, timeoutMs = 90_000) => waitFinished(client, paths, p, id, timeoutMs, 100),
       async schedulerLayouts() {
         const all = await listComponents(client, paths.components('scheduler'));
         return Object.fromEntries(all.map((c) => [c.id, c.extra.layoutVersion]));

@@ -8,17 +8,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildsetCodec,
-  managementEventCodec,
-  type Buildset,
-  type ManagementEvent,
-} from '../../src/model/index.js';
-import { buildsetIdFor } from '../../src/scheduler/runtime/ids.js';
-import { ZkDocument } from '../../src/zk/document.js';
+import { type Buildset } from '../../src/model/index.js';
 import { contenders } from '../../src/zk/lock.js';
 import { ZkPaths } from '../../src/zk/paths.js';
-import { ZkEventQueue } from '../../src/zk/queue.js';
 import { listComponents, type RegisteredComponent } from '../../src/zk/registry.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { createGitRepo, type GitRepoFixture } from '../fixtures/git-repo.js';
@@ -34,6 +26,7 @@ import {
   type Daemon,
 } from '../processes/support.js';
 import { RECORD_PLAYBOOK, jobStanza, type JobRecord } from '../scheduler/e2e-support.js';
+import { putManagement, readBuildset, waitFinished } from '../fixtures/pipeline-events.js';
 
 export { drawbridgeOnce, jobStanza, waitUntil, type Daemon, type JobRecord };
 
@@ -160,8 +153,6 @@ log:
       );
       return file;
     };
-    const doc = (p: string, id: string) =>
-      new ZkDocument(client, paths.buildset(p, id), buildsetCodec);
     const cluster: HaCluster = {
       dir,
       records,
@@ -179,35 +170,11 @@ log:
       components: (kind) => listComponents(client, paths.components(kind)),
       async enqueue(pipeline) {
         counter += 1;
-        const event: ManagementEvent = {
-          type: 'enqueue',
-          pipeline,
-          ref: 'refs/heads/main',
-          commit: sha,
-          id: `ha-${process.pid}-${counter}`,
-          requestedBy: 'test',
-          requestedAt: Date.now(),
-        };
-        await new ZkEventQueue(
-          client,
-          paths.pipelineManagementEvents(pipeline),
-          managementEventCodec,
-        ).put(event);
-        return buildsetIdFor(pipeline, 'manual', event.id);
+        const event = { type: 'enqueue', pipeline, ref: 'refs/heads/main', commit: sha } as const;
+        return putManagement(client, paths, event, `ha-${process.pid}-${counter}`);
       },
-      async buildset(p, id) {
-        return (await doc(p, id).read())?.value ?? null;
-      },
-      async finished(p, id, timeoutMs = 90_000) {
-        let last: Buildset | null = null;
-        await waitUntil(
-          async () => (last = await cluster.buildset(p, id))?.state === 'done',
-          `buildset ${id} of ${p} to finish`,
-          timeoutMs,
-          100,
-        );
-        return last!;
-      },
+      buildset: (p, id) => readBuildset(client, paths, p, id),
+      finished: (p, id, timeoutMs = 90_000) => waitFinished(client, paths, p, id, timeoutMs, 100),
       jobRecords() {
         let lines = '';
         try {

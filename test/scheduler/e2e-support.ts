@@ -9,21 +9,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadLayoutFromSources, type Layout } from '../../src/config/index.js';
 import type { BuildEndEvent } from '../../src/executor/index.js';
-import {
-  buildsetCodec,
-  managementEventCodec,
-  type Buildset,
-  type ManagementEvent,
-} from '../../src/model/index.js';
-import {
-  Scheduler,
-  buildsetIdFor,
-  type SchedulerTriggerOptions,
-} from '../../src/scheduler/runtime/index.js';
-import { ZkDocument } from '../../src/zk/document.js';
-import { ZkEventQueue } from '../../src/zk/queue.js';
+import { type Buildset } from '../../src/model/index.js';
+import { Scheduler, type SchedulerTriggerOptions } from '../../src/scheduler/runtime/index.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { createWorld, waitUntil, type World } from '../executor/support.js';
+import { putManagement, readBuildset, waitFinished } from '../fixtures/pipeline-events.js';
 
 export { spawnExecutor, type ExecutorProcess } from '../executor/spawn.js';
 
@@ -112,7 +102,6 @@ export async function createE2eWorld(
       'e2e layout',
     );
     const { zk, paths } = world;
-    const doc = (p: string, id: string) => new ZkDocument(zk, paths.buildset(p, id), buildsetCodec);
     const e2e: E2eWorld = {
       world,
       layout,
@@ -147,60 +136,19 @@ export async function createE2eWorld(
       },
       async enqueue(pipeline) {
         counter += 1;
-        const event: ManagementEvent = {
-          type: 'enqueue',
-          pipeline,
-          ref: 'refs/heads/main',
-          commit: sha,
-          id: `e2e-${process.pid}-${counter}`,
-          requestedBy: 'test',
-          requestedAt: Date.now(),
-        };
-        const q = new ZkEventQueue(
-          zk,
-          paths.pipelineManagementEvents(pipeline),
-          managementEventCodec,
-        );
-        await q.put(event);
-        return buildsetIdFor(pipeline, 'manual', event.id);
+        const event = { type: 'enqueue', pipeline, ref: 'refs/heads/main', commit: sha } as const;
+        return putManagement(zk, paths, event, `e2e-${process.pid}-${counter}`);
       },
       async dequeue(pipeline, buildsetId) {
         counter += 1;
-        const event: ManagementEvent = {
-          type: 'dequeue',
-          pipeline,
-          buildsetId,
-          id: `e2e-${process.pid}-${counter}`,
-          requestedBy: 'test',
-          requestedAt: Date.now(),
-        };
-        const q = new ZkEventQueue(
-          zk,
-          paths.pipelineManagementEvents(pipeline),
-          managementEventCodec,
-        );
-        await q.put(event);
+        const event = { type: 'dequeue', pipeline, buildsetId } as const;
+        await putManagement(zk, paths, event, `e2e-${process.pid}-${counter}`);
       },
-      async buildset(p, id) {
-        return (await doc(p, id).read())?.value ?? null;
-      },
+      buildset: (p, id) => readBuildset(zk, paths, p, id),
       async buildsetIds(p) {
         return (await zk.children(paths.pipelineBuildsets(p)).catch(() => [] as string[])).sort();
       },
-      async finished(p, id, timeoutMs = 60_000) {
-        let state = 'none';
-        let last: Buildset | null = null;
-        await waitUntil(
-          async () => {
-            last = await e2e.buildset(p, id);
-            state = last?.state ?? 'none';
-            return state === 'done';
-          },
-          `buildset ${id} of ${p} to finish (last state ${state})`,
-          timeoutMs,
-        );
-        return last!;
-      },
+      finished: (p, id, timeoutMs = 60_000) => waitFinished(zk, paths, p, id, timeoutMs),
       records() {
         let lines: string[] = [];
         try {

@@ -8,20 +8,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadLayoutFromSources, type Layout } from '../../src/config/index.js';
-import {
-  buildsetCodec,
-  managementEventCodec,
-  triggerEventCodec,
-  type Buildset,
-  type ManagementEvent,
-  type TriggerEvent,
-} from '../../src/model/index.js';
-import { Scheduler, buildsetIdFor } from '../../src/scheduler/runtime/index.js';
-import { ZkDocument } from '../../src/zk/document.js';
-import { parseHolders } from '../../src/zk/semaphore.js';
+import { triggerEventCodec, type Buildset, type TriggerEvent } from '../../src/model/index.js';
+import { Scheduler } from '../../src/scheduler/runtime/index.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
+import { parseHolders } from '../../src/zk/semaphore.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { createWorld, waitUntil, type World } from '../executor/support.js';
+import {
+  putManagement,
+  readBuildset,
+  waitFinished,
+  type ManagementRequest,
+} from '../fixtures/pipeline-events.js';
 
 export { waitUntil };
 
@@ -134,12 +132,7 @@ export interface SchedulerWorld {
 
 let counter = 0;
 
-/** A management event as an operator writes it, before the queue adds who and when. */
-export type ManagementRequest = ManagementEvent extends infer E
-  ? E extends ManagementEvent
-    ? Omit<E, 'id' | 'requestedBy' | 'requestedAt'>
-    : never
-  : never;
+export type { ManagementRequest };
 
 export async function createSchedulerWorld(name: string): Promise<SchedulerWorld> {
   const world = await createWorld(`sched-${name}`);
@@ -162,7 +155,6 @@ export async function createSchedulerWorld(name: string): Promise<SchedulerWorld
       'scheduler test layout',
     );
     const { zk, paths } = world;
-    const doc = (p: string, id: string) => new ZkDocument(zk, paths.buildset(p, id), buildsetCodec);
     const sw: SchedulerWorld = {
       world,
       layout,
@@ -194,36 +186,13 @@ export async function createSchedulerWorld(name: string): Promise<SchedulerWorld
       },
       async manage(event) {
         counter += 1;
-        const id = `mgmt-${process.pid}-${counter}`;
-        const full = {
-          ...event,
-          id,
-          requestedBy: 'test',
-          requestedAt: Date.now(),
-        };
-        const q = new ZkEventQueue(
-          zk,
-          paths.pipelineManagementEvents(event.pipeline),
-          managementEventCodec,
-        );
-        await q.put(full);
-        return buildsetIdFor(event.pipeline, 'manual', id);
+        return putManagement(zk, paths, event, `mgmt-${process.pid}-${counter}`);
       },
       async trigger(event) {
         await new ZkEventQueue(zk, paths.triggerEvents(), triggerEventCodec).put(event);
       },
-      async buildset(p, id) {
-        return (await doc(p, id).read())?.value ?? null;
-      },
-      async finished(p, id, timeoutMs = 60_000) {
-        let last: Buildset | null = null;
-        await waitUntil(
-          async () => (last = await sw.buildset(p, id))?.state === 'done',
-          `buildset ${id} of ${p} to finish (last state ${last === null ? 'none' : (last as Buildset).state})`,
-          timeoutMs,
-        );
-        return last!;
-      },
+      buildset: (p, id) => readBuildset(zk, paths, p, id),
+      finished: (p, id, timeoutMs = 60_000) => waitFinished(zk, paths, p, id, timeoutMs),
       records() {
         let text = '';
         try {
