@@ -68,6 +68,8 @@ export interface RunFigures {
   readonly ansible_startup_ms: Summary;
   /** Per job with dependencies: its launch minus the latest exit among its dependencies. */
   readonly dispatch_latency_ms: Summary | null;
+  /** The same latency seen per release: see fanoutLatency(). */
+  readonly dispatch_by_release: FanoutLatency | null;
   readonly peak_concurrent_playbooks: number;
 }
 
@@ -81,6 +83,54 @@ export function dispatchGaps(graph: FrozenGraph, times: ReadonlyMap<string, JobT
     gaps.push(at(times, job.name).launch - parentExit);
   }
   return gaps;
+}
+
+export interface FanoutLatency {
+  /** Parent exits that released at least one dependent (the dependent's latest-ending parent). */
+  readonly releases: number;
+  /** Most dependents released by one exit. */
+  readonly widest: number;
+  /** Exit to the first dependent's launch: the latency no fan-out width is inside. */
+  readonly first_dependent_ms: Summary;
+  /** Exit to the last dependent's launch, per release. */
+  readonly last_dependent_ms: Summary;
+  /** (last - first) / (dependents - 1) over releases of two or more: the cost of each further start. */
+  readonly per_further_dependent_ms: Summary | null;
+}
+
+/**
+ * Dispatch latency per release: a job whose last parent ends releases all
+ * its waiting dependents at once, and their launches queue behind each other
+ * on the starting side; a p99 over all edges then measures the widest
+ * release's throughput as much as latency. This separates the two.
+ */
+export function fanoutLatency(
+  graph: { readonly jobs: readonly { name: string; dependencies: readonly string[] }[] },
+  times: ReadonlyMap<string, JobTimes>,
+): FanoutLatency | null {
+  const released = new Map<string, number[]>();
+  for (const job of graph.jobs) {
+    if (job.dependencies.length === 0) continue;
+    const parent = job.dependencies.reduce((a, b) =>
+      at(times, b).exit > at(times, a).exit ? b : a,
+    );
+    const list = released.get(parent) ?? [];
+    list.push(at(times, job.name).launch - at(times, parent).exit);
+    released.set(parent, list);
+  }
+  if (released.size === 0) return null;
+  const groups = [...released.values()].map((l) => l.sort((a, b) => a - b));
+  const wide = groups.filter((g) => g.length > 1);
+  return {
+    releases: groups.length,
+    widest: Math.max(...groups.map((g) => g.length)),
+    first_dependent_ms: summarize(groups.map((g) => g[0]!)),
+    last_dependent_ms: summarize(groups.map((g) => g[g.length - 1]!)),
+    per_further_dependent_ms:
+      wide.length === 0
+        ? null
+        : summarize(wide.map((g) => r3((g[g.length - 1]! - g[0]!) / (g.length - 1)))),
+  };
 }
 
 function at(times: ReadonlyMap<string, JobTimes>, job: string): JobTimes {
@@ -119,6 +169,7 @@ export function runFigures(graph: FrozenGraph, times: ReadonlyMap<string, JobTim
     job_duration_ms: summarize(all.map((t) => t.exit - t.launch)),
     ansible_startup_ms: summarize(all.map((t) => t.start - t.launch)),
     dispatch_latency_ms: gaps.length === 0 ? null : summarize(gaps),
+    dispatch_by_release: fanoutLatency(graph, times),
     peak_concurrent_playbooks: peakConcurrency(all),
   };
 }
