@@ -1,11 +1,14 @@
 /**
  * `drawbridge enqueue`: ask the schedulers to run a pipeline for a commit, by
  * putting a management event on the pipeline's queue in ZooKeeper (the
- * same event the REST API will put). With --wait, follow the buildset to
- * its end and exit 0 only when it succeeded.
+ * same event the REST API will put). The pipeline must be in the layout
+ * ZooKeeper names current: no scheduler reads the queue of any other. With
+ * --wait, follow the buildset to its end and exit 0 only when it succeeded.
  */
 import { randomUUID } from 'node:crypto';
 import type { Buildset } from '../model/index.js';
+import { loadStoredLayout } from '../model/layout-reconfigure.js';
+import { LayoutStore } from '../model/layout-store.js';
 import { buildsetCodec, managementEventCodec, type ManagementEvent } from '../model/index.js';
 import { buildsetIdFor } from '../scheduler/runtime/index.js';
 import { ZkDocument, ZkEventQueue, watchData } from '../zk/index.js';
@@ -38,6 +41,17 @@ export async function enqueueCommand(options: EnqueueOptions, env: Env, io: Io):
   const session = await openAdminSession(options.config, env, io);
   if (session === undefined) return EXIT.invalid;
   try {
+    const current = await currentPipelines(session);
+    if (typeof current === 'string') {
+      io.stderr.write(`drawbridge: cannot enqueue: ${current}\n`);
+      return EXIT.invalid;
+    }
+    if (!current.pipelines.includes(options.pipeline))
+      throw new CliUsageError(
+        `no pipeline "${options.pipeline}" in the current layout (${current.version}); ` +
+          `it has: ${current.pipelines.join(', ') || '(none)'}`,
+        '--pipeline',
+      );
     const ref = options.ref ?? `refs/heads/${session.config.repository.branch}`;
     const event: ManagementEvent = {
       type: 'enqueue',
@@ -67,6 +81,26 @@ export async function enqueueCommand(options: EnqueueOptions, env: Env, io: Io):
   } finally {
     await session.zk.close();
   }
+}
+
+/** The current layout's version and pipelines, or why there is none to check against. */
+async function currentPipelines({
+  zk,
+  paths,
+}: AdminSession): Promise<{ version: string; pipelines: string[] } | string> {
+  const store = new LayoutStore(zk, paths);
+  const pointer = await store.current();
+  if (pointer === null)
+    return (
+      `no layout is current in ZooKeeper (${store.currentPath}); ` +
+      'start a scheduler or run drawbridge reconfigure first'
+    );
+  const version = pointer.value.version;
+  const stored = await store.read(version);
+  const layout = stored === null ? undefined : loadStoredLayout(stored).layout;
+  if (layout === undefined)
+    return `the current layout ${version} cannot be read or does not load here`;
+  return { version, pipelines: [...layout.pipelines.keys()] };
 }
 
 /** Prints a line whenever the job counts change; resolves with the done buildset. */

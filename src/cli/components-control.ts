@@ -3,12 +3,20 @@
  * the process that is registered in ZooKeeper (scheduler, executor) has its
  * request node watched. `drain` drains the whole process, which then exits
  * with EXIT_DRAINED so that a supervisor starts it again; `pause` and
- * `resume` go to the service if it has them (the executor does).
+ * `resume` go to the service if it has them (the executor does). A process
+ * with a scheduler also sweeps the requests of dead components (src/ops/control-sweep.ts).
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { toError } from '../errors.js';
-import { clearControlRequest, watchControlRequests, type ControlRequest } from '../ops/index.js';
+import {
+  clearControlRequest,
+  CONTROL_SWEEP_DEFAULTS,
+  startControlSweep,
+  watchControlRequests,
+  type ControlRequest,
+  type ControlSweep,
+} from '../ops/index.js';
 import { listComponents, type ZkClient, type ZkPaths } from '../zk/index.js';
 import type { Daemon } from './daemon-lifecycle.js';
 
@@ -79,12 +87,21 @@ export async function watchDaemonControl(deps: {
       ),
     );
   }
+  const sweep: ControlSweep | undefined = mine.some((c) => c.kind === 'scheduler')
+    ? startControlSweep(zk, paths, {
+        ...CONTROL_SWEEP_DEFAULTS,
+        onSwept: (swept) =>
+          log.info({ swept }, 'deleted control requests of components no longer registered'),
+        onError: (err) => log.warn({ err }, 'cannot sweep control requests; will retry'),
+      })
+    : undefined;
   return {
     get drainRequest() {
       return drainRequest;
     },
     async close() {
       for (const stop of stops) stop();
+      await sweep?.stop();
       if (zk.state !== 'connected') return;
       await Promise.all(ids.map((id) => clearControlRequest(zk, paths, id))).catch((e: unknown) =>
         log.warn({ err: toError(e) }, 'cannot remove control requests'),

@@ -5,6 +5,7 @@
  */
 export * from './components.js';
 export * from './control.js';
+export * from './control-sweep.js';
 export * from './errors.js';
 export * from './rolling-restart-record.js';
 export * from './rolling-restart.js';

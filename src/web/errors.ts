@@ -93,8 +93,27 @@ export class WebUnknownError extends WebError {
   constructor(
     readonly kind: string,
     readonly what: string,
+    detail?: string,
   ) {
-    super(`no ${kind} "${what}"`);
+    super(`no ${kind} "${what}"${detail === undefined ? '' : ` ${detail}`}`);
+  }
+}
+
+/**
+ * A pipeline the current layout does not have: never defined, or removed by
+ * a reconfiguration. Same code as any unknown name; the message lists the known ones.
+ */
+export class WebUnknownPipelineError extends WebUnknownError {
+  constructor(
+    readonly pipeline: string,
+    readonly known: readonly string[],
+    readonly layoutVersion: string,
+  ) {
+    super(
+      'pipeline',
+      pipeline,
+      `in the current layout (${layoutVersion}); it has: ${known.join(', ') || 'none'}`,
+    );
   }
 }
 

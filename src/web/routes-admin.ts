@@ -73,8 +73,9 @@ export function adminRoutes(app: WebApp, deps: WebDeps): void {
       schema: { params: pipelineParams, body: enqueueBody, response: accepted(acceptedBody) },
     },
     async (request, reply) => {
-      const { layout } = await currentLayout(deps);
-      const pipeline = knownPipeline(layout, request.params.pipeline).name;
+      // Checked against the layout ZooKeeper names current now: an event for a
+      // pipeline no scheduler runs would never be read.
+      const pipeline = knownPipeline(await currentLayout(deps), request.params.pipeline).name;
       const ref = request.body.ref ?? `refs/heads/${deps.defaultBranch ?? 'master'}`;
       const done = await actions().enqueue({
         ...requester(request),
@@ -93,7 +94,7 @@ export function adminRoutes(app: WebApp, deps: WebDeps): void {
       async (request, reply) => {
         const { pipeline, buildset } = request.params;
         const port = actions();
-        knownPipeline((await currentLayout(deps)).layout, pipeline);
+        knownPipeline(await currentLayout(deps), pipeline);
         if ((await deps.zk.exists(deps.paths.buildset(pipeline, buildset))) === null)
           throw new WebUnknownError('buildset', `${pipeline}/${buildset}`);
         const done = await port[verb]({ ...requester(request), pipeline, buildsetId: buildset });

@@ -8,7 +8,7 @@ import type { Job, Layout, Pipeline, Trigger } from '../config/index.js';
 import { criticalPath, freezeGraph, topologicalLevels } from '../graph/index.js';
 import type { Selection } from '../graph/index.js';
 import type { WebApp, WebDeps } from './app.js';
-import { WebUnavailableError, WebUnknownError } from './errors.js';
+import { WebUnavailableError, WebUnknownError, WebUnknownPipelineError } from './errors.js';
 import {
   jobBody,
   jobParams,
@@ -37,9 +37,11 @@ export async function currentLayout(deps: WebDeps): Promise<CurrentLayout> {
   return current;
 }
 
-export function knownPipeline(layout: Layout, name: string): Pipeline {
+/** The pipeline, or a 404 that lists the ones the current layout has. */
+export function knownPipeline({ layout, version }: CurrentLayout, name: string): Pipeline {
   const p = layout.pipelines.get(name);
-  if (p === undefined) throw new WebUnknownError('pipeline', name);
+  if (p === undefined)
+    throw new WebUnknownPipelineError(name, [...layout.pipelines.keys()], version);
   return p;
 }
 
@@ -70,9 +72,10 @@ export function layoutRoutes(app: WebApp, deps: WebDeps): void {
     '/api/jobs',
     { config: read, schema: { querystring: jobsQuery, response: withErrors(jobsBody) } },
     async (request) => {
-      const { layout, version } = await currentLayout(deps);
+      const current = await currentLayout(deps);
+      const { layout, version } = current;
       const only = request.query.pipeline;
-      if (only !== undefined) knownPipeline(layout, only);
+      if (only !== undefined) knownPipeline(current, only);
       const names =
         only === undefined
           ? [...layout.jobs.keys()]
@@ -100,8 +103,9 @@ export function layoutRoutes(app: WebApp, deps: WebDeps): void {
     '/api/plan',
     { config: read, schema: { querystring: planQuery, response: withErrors(planBody) } },
     async (request) => {
-      const { layout, version } = await currentLayout(deps);
-      knownPipeline(layout, request.query.pipeline);
+      const current = await currentLayout(deps);
+      const { layout, version } = current;
+      knownPipeline(current, request.query.pipeline);
       const selection = selectionOf(request.query.files);
       return {
         ...(await plan(layout, request.query.pipeline, selection, deps.expectedMs)),
