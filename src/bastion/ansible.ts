@@ -1,9 +1,15 @@
-import type { SFTPWrapper } from 'ssh2';
+import type { Logger } from 'pino';
 import { toError } from '../errors.js';
 import type { Workspaces } from './checkout.js';
 import type { BastionConnection } from './connection.js';
-import { BastionTimeoutError, BastionUploadError, BastionWorkspaceError } from './errors.js';
-import { execInGroup, type GroupExecResult } from './exec.js';
+import {
+  BastionCommandError,
+  BastionConfigError,
+  BastionPlaybookMissingError,
+  BastionTimeoutError,
+  BastionUploadError,
+  BastionWorkspaceError,
+} from './errors.js';
 import { LineSplitter } from './lines.js';
 import {
   validateEnvName,
@@ -12,7 +18,7 @@ import {
   validateRepoPath,
   validateSha,
 } from './quote.js';
-import { RUN_NO_WORKSPACE, RUN_SCRIPT, RUN_WRONG_COMMIT } from './scripts.js';
+import { BastionRunner, type RunnerResult } from './runner.js';
 
 export type PlaybookResult = 'SUCCESS' | 'FAILURE' | 'TIMED_OUT' | 'CANCELED';
 export type OutputStream = 'stdout' | 'stderr';
@@ -55,6 +61,14 @@ export interface AnsibleRunnerOptions {
   env?: Record<string, string>;
   /** Grace between TERM and KILL on timeout or cancel, default 5000 ms. */
   killGraceMs?: number;
+  /**
+   * Nice value (0-19) for each playbook's process group, default 0 (as the runner's).
+   * Keeps a saturated bastion responsive to starts, log streaming and kills.
+   */
+  jobNice?: number;
+  /** The Python 3 interpreter that runs the job runner on the bastion, default `python3`. */
+  python?: string;
+  logger?: Logger;
 }
 
 // Plain, unbuffered, uncoloured output so that lines reach the log as they happen.
@@ -75,9 +89,11 @@ export class AnsibleRunner {
   readonly #command: string;
   readonly #env: Record<string, string>;
   readonly #graceMs: number;
+  readonly #nice: number;
+  readonly #runner: BastionRunner;
 
   constructor(
-    private readonly conn: BastionConnection,
+    conn: BastionConnection,
     private readonly workspaces: Workspaces,
     options: AnsibleRunnerOptions = {},
   ) {
@@ -85,6 +101,25 @@ export class AnsibleRunner {
     for (const name of Object.keys(options.env ?? {})) validateEnvName(name);
     this.#env = { ...BASE_ENV, ...options.env };
     this.#graceMs = options.killGraceMs ?? 5_000;
+    const nice = options.jobNice ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19)
+      throw new BastionConfigError('jobNice', `an integer from 0 to 19, got ${nice}`);
+    this.#nice = nice;
+    const python = options.python ?? 'python3';
+    if (!/^[A-Za-z0-9_./+-]+$/.test(python))
+      throw new BastionConfigError(
+        'python',
+        `a command name or path, got ${JSON.stringify(python)}`,
+      );
+    this.#runner = BastionRunner.for(conn, {
+      python,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  }
+
+  /** The job runner this playbook runner uses (one per connection and interpreter). */
+  get runner(): BastionRunner {
+    return this.#runner;
   }
 
   async run(spec: PlaybookRun): Promise<PlaybookOutcome> {
@@ -96,6 +131,7 @@ export class AnsibleRunner {
     const playbook = validateRepoPath('playbook', spec.playbook);
     const inventory = validateRepoPath('inventory', spec.inventory ?? 'inventory');
     const varsPath = `${this.workspaces.varsDir}/${build}.json`;
+    const cwd = this.workspaces.workspacePath(buildset);
 
     const abort = new AbortController();
     const relay = (): void => abort.abort(spec.signal?.reason);
@@ -103,21 +139,31 @@ export class AnsibleRunner {
     if (spec.signal?.aborted) relay();
     let timer: NodeJS.Timeout | undefined;
     let startedAt: number | null = null;
-    let finished = false;
     try {
-      await this.#writeVars(varsPath, spec.vars ?? {}, abort.signal);
-      const argv = this.#argv(spec, inventory, playbook, varsPath);
+      abort.signal.throwIfAborted();
       const stdout = new LineSplitter((line) => emit(spec, line, 'stdout'));
-      const stderrLines: string[] = [];
-      const stderr = new LineSplitter((line) => {
-        if (stderrLines.length < 20) stderrLines.push(line);
-        emit(spec, line, 'stderr');
-      });
-      const result = await execInGroup(this.conn, argv, {
+      const stderr = new LineSplitter((line) => emit(spec, line, 'stderr'));
+      const result = await this.#runner.run({
+        name: build,
         runDir: this.workspaces.runDir,
-        id: build,
-        signal: abort.signal,
+        argv: [this.#command, '-i', inventory, '-e', `@${varsPath}`, playbook],
+        env: {
+          ...this.#env,
+          DRAWBRIDGE_BUILDSET: buildset,
+          DRAWBRIDGE_JOB: job,
+          DRAWBRIDGE_BUILD: build,
+        },
+        cwd,
+        workspace: {
+          buildset,
+          lock: `${this.workspaces.root}/.locks/${buildset}.lock`,
+          sha,
+          playbook,
+        },
+        vars: { path: varsPath, content: JSON.stringify(spec.vars ?? {}) },
+        nice: this.#nice,
         killGraceMs: this.#graceMs,
+        signal: abort.signal,
         onStdout: (c) => stdout.push(c),
         onStderr: (c) => stderr.push(c),
         onStart: () => {
@@ -130,85 +176,47 @@ export class AnsibleRunner {
       });
       stdout.end();
       stderr.end();
-      finished = !result.aborted;
-      return this.#outcome(spec, result, startedAt, stderrLines, abort.signal);
+      return this.#outcome(spec, result, startedAt, abort.signal);
     } catch (e) {
-      // Cancelled while waiting for a channel: the playbook never ran.
+      // Cancelled while waiting for the runner: the playbook never ran.
       if (abort.signal.aborted && startedAt === null)
         return outcomeOf(abort.signal, null, null, null);
       throw toError(e);
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', relay);
-      // The run script removes the vars file itself unless it was interrupted.
-      if (!finished) await this.#removeVars(varsPath);
     }
-  }
-
-  /** The run script, its `VAR=value ... --` to export, then `ansible-playbook ...`: every element is quoted by execInGroup. */
-  #argv(spec: PlaybookRun, inventory: string, playbook: string, varsPath: string): string[] {
-    const env = Object.entries({
-      ...this.#env,
-      DRAWBRIDGE_BUILDSET: spec.buildset,
-      DRAWBRIDGE_JOB: spec.job,
-      DRAWBRIDGE_BUILD: spec.build,
-    });
-    const { root } = this.workspaces;
-    return [
-      ...['sh', '-c', RUN_SCRIPT, 'drawbridge-run', root, spec.buildset, spec.sha, varsPath],
-      ...env.map(([k, v]) => `${k}=${v}`),
-      '--',
-      ...[this.#command, '-i', inventory, '-e', `@${varsPath}`, playbook],
-    ];
   }
 
   #outcome(
     spec: PlaybookRun,
-    r: GroupExecResult,
+    r: RunnerResult,
     startedAt: number | null,
-    stderr: readonly string[],
     signal: AbortSignal,
   ): PlaybookOutcome {
-    if (r.aborted) return outcomeOf(signal, r.exitCode, r.pgid, startedAt);
-    const marker = stderr.find((l) => l.startsWith('drawbridge-run: '));
-    if ((r.exitCode === RUN_NO_WORKSPACE || r.exitCode === RUN_WRONG_COMMIT) && marker) {
-      throw new BastionWorkspaceError(
-        spec.buildset,
-        spec.sha,
-        marker.slice('drawbridge-run: '.length),
-      );
+    if (r.kind === 'exited') {
+      if (r.aborted) return outcomeOf(signal, r.exitCode, r.pgid, startedAt);
+      const result = r.exitCode === 0 ? 'SUCCESS' : 'FAILURE';
+      return { result, exitCode: r.exitCode, pgid: r.pgid, startedAt, endedAt: Date.now() };
     }
-    const result = r.exitCode === 0 ? 'SUCCESS' : 'FAILURE';
-    return { result, exitCode: r.exitCode, pgid: r.pgid, startedAt, endedAt: Date.now() };
-  }
-
-  async #writeVars(
-    path: string,
-    vars: Record<string, unknown>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    signal.throwIfAborted();
-    let sftp: SFTPWrapper;
-    try {
-      sftp = await this.conn.sftp();
-    } catch (e) {
-      throw new BastionUploadError(path, toError(e));
-    }
-    await new Promise<void>((resolve, reject) => {
-      sftp.writeFile(path, JSON.stringify(vars), { mode: 0o600 }, (err) =>
-        err ? reject(new BastionUploadError(path, toError(err))) : resolve(),
-      );
-    });
-  }
-
-  async #removeVars(path: string): Promise<void> {
-    // Waiting for a lost connection to return would only delay the build's end.
-    if (this.conn.state !== 'ready') return;
-    try {
-      const sftp = await this.conn.sftp();
-      await new Promise<void>((resolve) => sftp.unlink(path, () => resolve()));
-    } catch {
-      // Best effort: the connection may be gone; the file is 0600 under .vars.
+    if (r.aborted || r.reason === 'canceled') return outcomeOf(signal, null, null, null);
+    switch (r.reason) {
+      case 'no-workspace':
+      case 'wrong-commit':
+        throw new BastionWorkspaceError(spec.buildset, spec.sha, r.message);
+      case 'playbook-missing':
+        throw new BastionPlaybookMissingError(spec.buildset, spec.sha, spec.playbook);
+      case 'vars':
+        throw new BastionUploadError(
+          `${this.workspaces.varsDir}/${spec.build}.json`,
+          new Error(r.message),
+        );
+      case 'spawn':
+        // As a shell reports a command it cannot run: the job fails, visibly, in its log.
+        emit(spec, `drawbridge-runner: ${r.message}`, 'stderr');
+        return { result: 'FAILURE', exitCode: 127, pgid: null, startedAt, endedAt: Date.now() };
+      default:
+        throw new BastionCommandError('the job runner', null, r.message);
     }
   }
 }

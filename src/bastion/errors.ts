@@ -86,8 +86,10 @@ export class SshChannelOpenError extends BastionError {
 }
 
 /**
- * The connection broke while a command ran. Retryable only when the remote
- * command had not started yet (the playbook cannot have changed anything).
+ * The connection broke while a command ran, or the job runner on the bastion
+ * ended under it. Retryable when the command had not started (the playbook
+ * cannot have changed anything), or when its process group was killed through
+ * the control lane afterwards, so a retry cannot overlap it.
  */
 export class SshConnectionLostError extends BastionError {
   readonly code = 'DRAWBRIDGE_ERR_SSH_CONNECTION_LOST';
@@ -95,13 +97,17 @@ export class SshConnectionLostError extends BastionError {
   constructor(
     readonly host: string,
     readonly started: boolean,
+    /** True when the runner, not the connection, was lost, and the command's group was killed since. */
+    readonly groupKilled = false,
   ) {
     super(
-      started
-        ? `connection to bastion ${host} lost while the command ran; its process group is killed on the bastion`
-        : `connection to bastion ${host} lost before the command started`,
+      groupKilled
+        ? `job runner on bastion ${host} ended while the command ran; its process group was killed`
+        : started
+          ? `connection to bastion ${host} lost while the command ran; its process group is killed on the bastion`
+          : `connection to bastion ${host} lost before the command started`,
     );
-    this.retryable = !started;
+    this.retryable = !started || groupKilled;
   }
 }
 
@@ -144,7 +150,20 @@ export class BastionWorkspaceError extends BastionError {
   }
 }
 
-/** A helper command on the bastion (not a playbook) exited non-zero. */
+/** The job's playbook does not exist in the buildset's workspace; nothing ran. */
+export class BastionPlaybookMissingError extends BastionError {
+  readonly code = 'DRAWBRIDGE_ERR_BASTION_PLAYBOOK_MISSING';
+  readonly retryable = false;
+  constructor(
+    readonly buildset: string,
+    readonly sha: string,
+    readonly playbook: string,
+  ) {
+    super(`playbook ${playbook} does not exist in the checkout of buildset ${buildset} at ${sha}`);
+  }
+}
+
+/** A helper command on the bastion (not a playbook, or the job runner) failed. */
 export class BastionCommandError extends BastionError {
   readonly code = 'DRAWBRIDGE_ERR_BASTION_COMMAND';
   readonly retryable = false;
@@ -168,7 +187,7 @@ export class BastionTimeoutError extends BastionError {
   }
 }
 
-/** Writing a file to the bastion over SFTP failed; nothing has run yet. */
+/** Writing a file to the bastion (the job's vars) failed; nothing has run yet. */
 export class BastionUploadError extends BastionError {
   readonly code = 'DRAWBRIDGE_ERR_BASTION_UPLOAD';
   readonly retryable = true;

@@ -63,20 +63,24 @@ exit "$rc"`;
 /**
  * TERM the group, wait up to $3 tenths of a second for it to go, then KILL.
  * The pid file check keeps a finished command's reused group id safe.
- * $1 group id, $2 pid file, $3 grace in tenths of a second.
+ * $1 group id, or "-" to take it from the pid file; $2 pid file; $3 grace in
+ * tenths of a second; then files to remove afterwards (a job's vars).
  */
-export const KILL_SCRIPT = `pg=$1; pidfile=$2; tenths=$3
-[ "$(cat "$pidfile" 2>/dev/null)" = "$pg" ] || exit 0
+export const KILL_SCRIPT = `pg=$1; pidfile=$2; tenths=$3; shift 3
+[ "$pg" = - ] && pg=$(cat "$pidfile" 2>/dev/null)
 ${ALIVE_FUNCTION}
-if kill -s TERM -- "-$pg" 2>/dev/null; then
-  n=0
-  while alive "$pg" 0; do
-    if [ "$n" -ge "$tenths" ]; then kill -s KILL -- "-$pg" 2>/dev/null; break; fi
-    sleep 0.1
-    n=$((n+1))
-  done
+if [ -n "$pg" ] && [ "$(cat "$pidfile" 2>/dev/null)" = "$pg" ]; then
+  if kill -s TERM -- "-$pg" 2>/dev/null; then
+    n=0
+    while alive "$pg" 0; do
+      if [ "$n" -ge "$tenths" ]; then kill -s KILL -- "-$pg" 2>/dev/null; break; fi
+      sleep 0.1
+      n=$((n+1))
+    done
+  fi
+  rm -f "$pidfile"
 fi
-rm -f "$pidfile"
+[ "$#" -eq 0 ] || rm -f -- "$@"
 exit 0`;
 
 /**
@@ -164,31 +168,3 @@ exec 8>&-
 ${PRUNE_FUNCTION}
 [ "$keep" -gt 0 ] && prune "$root" "$keep"
 exit 0`;
-
-/** Exit statuses of RUN_SCRIPT's preamble; ansible-playbook uses none of them. */
-export const RUN_NO_WORKSPACE = 96;
-export const RUN_WRONG_COMMIT = 97;
-
-/**
- * Runs "$@" (ansible-playbook) inside the buildset's workspace after checking
- * that HEAD is the pinned commit; holds the workspace lock shared so retention
- * cannot remove it meanwhile; removes the vars file afterwards.
- * $1 root, $2 buildset, $3 sha, $4 vars file, then NAME=value ... -- (the command's environment), then the command.
- * Builtins where they suffice: every fork here is paid once per build.
- */
-export const RUN_SCRIPT = `root=$1; bs=$2; sha=$3; vars=$4; shift 4
-gone() { printf 'drawbridge-run: %s\\n' "$2" >&2; rm -f "$vars"; exit "$1"; }
-[ -e "$root/.locks/$bs.lock" ] || gone ${RUN_NO_WORKSPACE} "no checkout of buildset $bs on this bastion"
-exec 8<"$root/.locks/$bs.lock"
-flock -s 8 || gone ${RUN_NO_WORKSPACE} "cannot lock the workspace of buildset $bs"
-cd "$root/$bs" 2>/dev/null || gone ${RUN_NO_WORKSPACE} "workspace $root/$bs does not exist"
-# A detached HEAD file holds the commit itself; git is asked only when it does not match.
-got=
-[ -f .git/HEAD ] && read -r got < .git/HEAD
-[ "$got" = "$sha" ] || got=$(git rev-parse --verify -q HEAD 2>/dev/null)
-[ "$got" = "$sha" ] || gone ${RUN_WRONG_COMMIT} "workspace HEAD is \${got:-missing}, expected $sha"
-# The job's environment in the command's own process only, as env(1) would, without its exec.
-( while [ "$#" -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" )
-rc=$?
-rm -f "$vars"
-exit "$rc"`;

@@ -46,6 +46,7 @@ export async function executorOptionsFrom(
     logStream: { host: executor.logStream.host, port: executor.logStream.port },
     keepWorkspaces: bastion.keepWorkspaces,
     killGraceMs: executor.killGraceMs,
+    jobNice: executor.jobNice,
   };
 }
 

@@ -70,5 +70,7 @@ export function readExecutor(f: Fields, dir: string): ExecutorConfig {
       port: 7901,
     },
     killGraceMs: f.seconds('killGrace', 10, true, 3600),
+    // Playbook start-ups at nice 10 leave CPU for starting the next job, log streaming and kills.
+    jobNice: f.int('jobNice', 10, 0, 19),
   };
 }

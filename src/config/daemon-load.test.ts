@@ -109,6 +109,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
         logRoot: '/var/log/drawbridge/builds',
         logStream: { host: '127.0.0.1', port: 7901 },
         killGraceMs: 10_000,
+        jobNice: 10,
       },
       scheduler: { timers: true, statusIntervalMs: 1000 },
       web: {
@@ -235,7 +236,13 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
   it('executor, scheduler, log', () => {
     const c = loaded(
       render({
-        executor: { slots: '8', logRoot: 'logs', logStream: '0.0.0.0:7902', killGrace: '0.5' },
+        executor: {
+          slots: '8',
+          logRoot: 'logs',
+          logStream: '0.0.0.0:7902',
+          killGrace: '0.5',
+          jobNice: '0',
+        },
         scheduler: { timers: 'false', statusInterval: '0.25' },
         log: { level: 'debug', format: 'pretty' },
       }),
@@ -245,6 +252,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
       logRoot: '/etc/drawbridge/logs',
       logStream: { host: '0.0.0.0', port: 7902 },
       killGraceMs: 500,
+      jobNice: 0,
     });
     expect(c.scheduler).toEqual({ timers: false, statusIntervalMs: 250 });
     expect(c.log).toEqual({ level: 'debug', format: 'pretty' });

@@ -71,6 +71,8 @@ export interface ExecutorConfig {
   readonly logRoot: string;
   readonly logStream: HostPort;
   readonly killGraceMs: number;
+  /** Nice value of every playbook's process group on the bastion; 0 leaves it alone. */
+  readonly jobNice: number;
 }
 
 export interface SchedulerConfig {

@@ -400,6 +400,14 @@ const CASES: Case[] = [
     FORMAT,
   ],
   [
+    'job nice above 19',
+    { executor: { jobNice: '20' } },
+    'jobNice:',
+    'executor.jobNice',
+    'expected an integer from 0 to 19, got 20',
+    RANGE,
+  ],
+  [
     'kill grace in words',
     { executor: { killGrace: 'soon' } },
     'killGrace:',

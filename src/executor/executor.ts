@@ -94,10 +94,12 @@ export class Executor {
     });
     const runner = new AnsibleRunner(this.#conn, workspaces, {
       killGraceMs: o.killGraceMs,
+      jobNice: o.jobNice,
+      python: o.runnerPython,
+      logger: deps.logger,
       ...(o.ansiblePlaybook === undefined ? {} : { ansiblePlaybook: o.ansiblePlaybook }),
     });
     this.#builds = new BuildRunner({
-      conn: this.#conn,
       workspaces,
       runner,
       source: o.source,

@@ -27,6 +27,10 @@ export interface ExecutorOptions {
   readonly killGraceMs?: number;
   /** The ansible-playbook command on the bastion. */
   readonly ansiblePlaybook?: string;
+  /** Nice value (0-19) of every playbook's process group on the bastion; 0 disables. Default 10. */
+  readonly jobNice?: number;
+  /** The Python 3 interpreter on the bastion that runs the job runner. Default `python3`. */
+  readonly runnerPython?: string;
   /** Safety net: look for claimable requests this often even without a watch event. Default 5000 ms. */
   readonly rescanIntervalMs?: number;
   /** Finished builds whose log the live server still serves. Default 200. */
@@ -44,6 +48,8 @@ export interface ResolvedExecutorOptions {
   readonly keepWorkspaces: number;
   readonly killGraceMs: number;
   readonly ansiblePlaybook: string | undefined;
+  readonly jobNice: number;
+  readonly runnerPython: string;
   readonly rescanIntervalMs: number;
   readonly recentLogs: number;
 }
@@ -66,6 +72,11 @@ const schema = z.object({
   keepWorkspaces: int(0, 100_000).default(20),
   killGraceMs: int(0, 600_000).default(5_000),
   ansiblePlaybook: z.string().min(1).optional(),
+  jobNice: int(0, 19).default(10),
+  runnerPython: z
+    .string()
+    .regex(/^[A-Za-z0-9_./+-]+$/, 'a command name or path')
+    .default('python3'),
   rescanIntervalMs: int(100, 3_600_000).default(5_000),
   recentLogs: int(0, 100_000).default(200),
 });

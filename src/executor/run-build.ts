@@ -6,12 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  BastionPlaybookMissingError,
   type AnsibleRunner,
-  type BastionConnection,
   type CommitSource,
   type Workspaces,
 } from '../bastion/index.js';
-import { validateRepoPath } from '../bastion/quote.js';
 import { toError } from '../errors.js';
 import type { BuildOutcome, BuildRequest } from '../model/index.js';
 import { BuildLog, buildLogPath } from './build-log.js';
@@ -27,16 +26,12 @@ export interface BuildContext {
 }
 
 export interface BuildRunnerDeps {
-  readonly conn: BastionConnection;
   readonly workspaces: Workspaces;
   readonly runner: AnsibleRunner;
   readonly source: CommitSource;
   readonly logRoot: string;
   readonly executorId: () => string;
 }
-
-/** SFTP status code for "no such file". */
-const SFTP_NO_SUCH_FILE = 2;
 
 export class BuildRunner {
   /** Log directories (one per buildset) known to exist. */
@@ -109,20 +104,30 @@ export class BuildRunner {
   async #job(request: BuildRequest, signal: AbortSignal, log: BuildLog): Promise<BuildOutcome> {
     // Verifies the workspace (a cheap no-op after the buildset's checkout step).
     await this.#ensureWorkspace(request, signal);
-    await this.#checkPlaybook(request);
     log.line(`drawbridge: running ${request.playbook}`);
-    const run = await this.deps.runner.run({
-      buildset: request.buildsetId,
-      sha: request.commit,
-      build: bastionBuildId(request.id),
-      job: request.job,
-      playbook: request.playbook,
-      vars: request.vars,
-      ...(request.timeoutMs === null ? {} : { timeoutMs: request.timeoutMs }),
-      signal,
-      onLine: (line) => log.line(line),
-    });
-    return playbookOutcome(run, signal.reason, log.path, request.timeoutMs);
+    try {
+      const run = await this.deps.runner.run({
+        buildset: request.buildsetId,
+        sha: request.commit,
+        build: bastionBuildId(request.id),
+        job: request.job,
+        playbook: request.playbook,
+        vars: request.vars,
+        ...(request.timeoutMs === null ? {} : { timeoutMs: request.timeoutMs }),
+        signal,
+        onLine: (line) => log.line(line),
+      });
+      return playbookOutcome(run, signal.reason, log.path, request.timeoutMs);
+    } catch (e) {
+      // The runner checks for the playbook as it starts it: a missing one is the job's mistake, not a failed run.
+      if (e instanceof BastionPlaybookMissingError)
+        throw new ExecutorPlaybookMissingError(
+          request.buildsetId,
+          request.commit,
+          request.playbook,
+        );
+      throw e;
+    }
   }
 
   #ensureWorkspace(request: BuildRequest, signal: AbortSignal) {
@@ -132,21 +137,6 @@ export class BuildRunner {
       this.deps.source,
       signal,
     );
-  }
-
-  /** A missing playbook is the job's mistake, not a failed run: say so clearly. */
-  async #checkPlaybook(request: BuildRequest): Promise<void> {
-    const path = `${this.deps.workspaces.workspacePath(request.buildsetId)}/${validateRepoPath('playbook', request.playbook)}`;
-    const sftp = await this.deps.conn.sftp();
-    const missing = await new Promise<boolean>((resolve, reject) => {
-      sftp.stat(path, (err) => {
-        if (!err) resolve(false);
-        else if ((err as { code?: unknown }).code === SFTP_NO_SUCH_FILE) resolve(true);
-        else reject(toError(err));
-      });
-    });
-    if (missing)
-      throw new ExecutorPlaybookMissingError(request.buildsetId, request.commit, request.playbook);
   }
 }
 

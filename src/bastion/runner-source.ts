@@ -1,0 +1,479 @@
+/**
+ * The job runner: a Python 3.8+ program (standard library only) that the
+ * executor starts on the bastion over one exec channel, as
+ * `python3 -c RUNNER_SOURCE`, so nothing is installed there. It runs every
+ * build's process over that one channel; see docs/bastion.md for the protocol.
+ *
+ * In, on stdin: one JSON request per line.
+ *   {"op":"run","id":N,"argv":[..],"env":{..},"cwd":DIR,"pidFile":PATH,"nice":0..19,
+ *    "vars":{"path":P,"content":S}?,"workspace":{"buildset":B,"lock":L,"sha":H,"playbook":R?}?}
+ *   {"op":"kill","id":N,"graceMs":MS}
+ * Out, on stdout: frames of a 9-byte header (type, uint32 id, uint32 length; big-endian) and a payload.
+ *   H hello {pid, python}   S started {pgid}   O / E stdout / stderr bytes
+ *   X exited {code, signal}   F refused before start {kind, message}
+ * End of stdin (channel or connection gone) is the watchdog: TERM every group,
+ * KILL what is left after 3 s, remove pid and vars files, exit.
+ *
+ * Written for cost: Popen without preexec_fn (CPython can vfork), one
+ * selectors loop, no shell or fork per build beyond the job itself.
+ * No backquote or dollar-brace below: this is a TypeScript template literal.
+ */
+export const RUNNER_SOURCE = String.raw`
+import fcntl, json, os, selectors, signal, struct, subprocess, sys, time
+
+HDR = struct.Struct('>cII')
+CHUNK = 65536
+HIGH_WATER = 1 << 20
+WATCHDOG_S = 3.0
+TICK_S = 0.05
+KILLED_WAIT_S = 1.0
+
+sel = selectors.DefaultSelector()
+out = bytearray()
+inbuf = bytearray()
+jobs = {}
+waiting = {}
+state = {'ending': None, 'paused': False, 'writing': False, 'stdout_ok': True}
+
+
+def send(kind, jid, payload=b''):
+    if state['stdout_ok']:
+        out.extend(HDR.pack(kind, jid, len(payload)))
+        out.extend(payload)
+
+
+def send_json(kind, jid, obj):
+    send(kind, jid, json.dumps(obj, separators=(',', ':')).encode())
+
+
+def unlink(path):
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def vars_path(req):
+    return (req.get('vars') or {}).get('path')
+
+
+def refuse(jid, kind, message, req=None):
+    if req is not None:
+        unlink(vars_path(req))
+    send_json(b'F', jid, {'kind': kind, 'message': message})
+
+
+def signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except OSError:
+        pass
+
+
+def live_groups():
+    # Process groups with a live (non-zombie) member: zombies are their parent's business.
+    groups = set()
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/' + name + '/stat', 'rb') as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rfind(b')') + 2:].split(b' ', 3)
+        if len(fields) > 2 and fields[0] != b'Z':
+            groups.add(int(fields[2]))
+    return groups
+
+
+class Job(object):
+    def __init__(self, jid, req, proc):
+        self.id = jid
+        self.req = req
+        self.proc = proc
+        self.pgid = proc.pid
+        self.files = {}
+        self.kill_at = None
+        self.hard_at = None
+        self.reaped = False
+
+
+def write_file(path, data, mode):
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, mode)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+        fd = os.open(path, flags, mode)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def head_of(d, sha):
+    # A detached HEAD file holds the commit itself; git is asked only when it does not match.
+    try:
+        with open(os.path.join(d, '.git', 'HEAD')) as f:
+            got = f.readline().strip()
+    except OSError:
+        got = ''
+    if got == sha:
+        return got
+    try:
+        r = subprocess.run(['git', 'rev-parse', '--verify', '-q', 'HEAD'], cwd=d,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        return r.stdout.decode('utf-8', 'replace').strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+def check(req):
+    ws = req.get('workspace')
+    if not ws:
+        return None
+    d = req['cwd']
+    if not os.path.isdir(d):
+        return ('no-workspace', 'workspace %s does not exist' % d)
+    got = head_of(d, ws['sha'])
+    if got != ws['sha']:
+        return ('wrong-commit', 'workspace HEAD is %s, expected %s' % (got or 'missing', ws['sha']))
+    pb = ws.get('playbook')
+    if pb and not os.path.exists(os.path.join(d, pb)):
+        return ('playbook-missing', 'playbook %s does not exist in %s' % (pb, d))
+    return None
+
+
+def run(req):
+    jid = req['id']
+    ws = req.get('workspace')
+    lockfd = -1
+    if ws:
+        try:
+            lockfd = os.open(ws['lock'], os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return refuse(jid, 'no-workspace', 'no checkout of buildset %s on this bastion' % ws['buildset'], req)
+        try:
+            fcntl.flock(lockfd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # A checkout holds it exclusively for a moment: retried every tick, never blocking the loop.
+            waiting[jid] = (req, lockfd)
+            return
+        except OSError as e:
+            os.close(lockfd)
+            return refuse(jid, 'no-workspace', 'cannot lock the workspace of buildset %s: %s' % (ws['buildset'], e.strerror), req)
+    try:
+        launch(req, lockfd)
+    finally:
+        if lockfd >= 0:
+            os.close(lockfd)
+
+
+def launch(req, lockfd):
+    jid = req['id']
+    bad = check(req)
+    if bad:
+        return refuse(jid, bad[0], bad[1], req)
+    v = req.get('vars')
+    if v:
+        try:
+            write_file(v['path'], v['content'].encode(), 0o600)
+        except OSError as e:
+            return refuse(jid, 'vars', 'cannot write %s: %s' % (v['path'], e.strerror), req)
+    env = dict(os.environ)
+    env.update(req.get('env') or {})
+    argv = req['argv']
+    try:
+        # The job inherits the shared workspace lock, so it is held while any of its processes lives.
+        proc = subprocess.Popen(argv, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True,
+                                pass_fds=(lockfd,) if lockfd >= 0 else ())
+    except (OSError, ValueError, TypeError) as e:
+        return refuse(jid, 'spawn', 'cannot run %s: %s' % (argv[0] if argv else '(nothing)', e), req)
+    job = Job(jid, req, proc)
+    nice = req.get('nice') or 0
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PGRP, job.pgid, nice)
+        except OSError:
+            pass
+    pid_file = req.get('pidFile')
+    if pid_file:
+        try:
+            write_file(pid_file, ('%d\n' % job.pgid).encode(), 0o644)
+        except OSError as e:
+            signal_group(job.pgid, signal.SIGKILL)
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+            return refuse(jid, 'spawn', 'cannot write %s: %s' % (pid_file, e.strerror), req)
+    for kind, f in ((b'O', proc.stdout), (b'E', proc.stderr)):
+        fd = f.fileno()
+        os.set_blocking(fd, False)
+        job.files[fd] = (f, kind)
+        if not state['paused']:
+            sel.register(fd, selectors.EVENT_READ, (job, kind))
+    jobs[jid] = job
+    send_json(b'S', jid, {'pgid': job.pgid})
+
+
+def kill(req):
+    jid = req['id']
+    grace = max(0, int(req.get('graceMs', 5000))) / 1000.0
+    if jid in waiting:
+        r, fd = waiting.pop(jid)
+        os.close(fd)
+        return refuse(jid, 'canceled', 'canceled before it started', r)
+    job = jobs.get(jid)
+    if job is None or job.kill_at is not None:
+        return
+    job.kill_at = time.monotonic() + grace
+    signal_group(job.pgid, signal.SIGTERM)
+
+
+def pump(job, kind, fd):
+    try:
+        data = os.read(fd, CHUNK)
+    except BlockingIOError:
+        return True
+    except OSError:
+        data = b''
+    if data:
+        send(kind, job.id, data)
+        return True
+    close_pipe(job, fd)
+    return False
+
+
+def close_pipe(job, fd):
+    f, _ = job.files.pop(fd)
+    try:
+        sel.unregister(fd)
+    except (KeyError, ValueError):
+        pass
+    f.close()
+
+
+def reap():
+    for job in list(jobs.values()):
+        if not job.reaped and job.proc.poll() is not None:
+            job.reaped = True
+            for fd in list(job.files):
+                drain(job, fd)
+            settle(job, None)
+
+
+def drain(job, fd):
+    # Output written before the exit is still in the pipe (at most its 64 KiB);
+    # a lingering child's later output is not waited for.
+    kind = job.files[fd][1]
+    for _ in range(64):
+        try:
+            data = os.read(fd, CHUNK)
+        except OSError:
+            break
+        if not data:
+            break
+        send(kind, job.id, data)
+    close_pipe(job, fd)
+
+
+def settle(job, groups):
+    # A killed job is reported once its whole group is gone (or KILL had a moment to work).
+    if not job.reaped:
+        return groups
+    if job.kill_at is not None:
+        if job.hard_at is None or time.monotonic() < job.hard_at + KILLED_WAIT_S:
+            if groups is None:
+                groups = live_groups()
+            if job.pgid in groups:
+                return groups
+    finish(job)
+    return groups
+
+
+def finish(job):
+    del jobs[job.id]
+    unlink(job.req.get('pidFile'))
+    unlink(vars_path(job.req))
+    rc = job.proc.returncode
+    if rc is not None and rc < 0:
+        try:
+            name = signal.Signals(-rc).name[3:]
+        except ValueError:
+            name = str(-rc)
+        send_json(b'X', job.id, {'code': 128 - rc, 'signal': name})
+    else:
+        send_json(b'X', job.id, {'code': rc, 'signal': None})
+
+
+def tick():
+    now = time.monotonic()
+    for jid in list(waiting):
+        req, fd = waiting[jid]
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        except OSError:
+            pass
+        del waiting[jid]
+        try:
+            launch(req, fd)
+        finally:
+            os.close(fd)
+    groups = None
+    for job in list(jobs.values()):
+        if job.kill_at is None:
+            continue
+        if job.hard_at is None and now >= job.kill_at:
+            if groups is None:
+                groups = live_groups()
+            if job.pgid in groups or not job.reaped:
+                signal_group(job.pgid, signal.SIGKILL)
+            job.hard_at = now
+        groups = settle(job, groups)
+
+
+def begin_end():
+    if state['ending'] is not None:
+        return
+    state['ending'] = time.monotonic() + WATCHDOG_S
+    try:
+        sel.unregister(0)
+    except (KeyError, ValueError):
+        pass
+    for jid in list(waiting):
+        req, fd = waiting.pop(jid)
+        os.close(fd)
+        unlink(vars_path(req))
+    for job in jobs.values():
+        if job.kill_at is None or job.kill_at > state['ending']:
+            job.kill_at = state['ending']
+        signal_group(job.pgid, signal.SIGTERM)
+
+
+def flush():
+    if out and state['stdout_ok']:
+        try:
+            del out[:os.write(1, out)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            # Nobody reads us any more: the executor is gone.
+            state['stdout_ok'] = False
+            del out[:]
+            begin_end()
+    want = bool(out)
+    if want != state['writing']:
+        if want:
+            sel.register(1, selectors.EVENT_WRITE, 'out')
+        else:
+            sel.unregister(1)
+        state['writing'] = want
+    # Backpressure: stop reading the jobs while the channel is behind.
+    pause = len(out) > HIGH_WATER
+    if pause != state['paused']:
+        state['paused'] = pause
+        for job in jobs.values():
+            for fd, (_, kind) in job.files.items():
+                if pause:
+                    sel.unregister(fd)
+                else:
+                    sel.register(fd, selectors.EVENT_READ, (job, kind))
+
+
+def read_requests():
+    try:
+        data = os.read(0, CHUNK)
+    except BlockingIOError:
+        return
+    except OSError:
+        data = b''
+    if not data:
+        begin_end()
+        return
+    inbuf.extend(data)
+    start = 0
+    while True:
+        nl = inbuf.find(b'\n', start)
+        if nl < 0:
+            break
+        line = bytes(inbuf[start:nl])
+        start = nl + 1
+        if line.strip():
+            handle(line)
+    del inbuf[:start]
+
+
+def handle(line):
+    jid = 0
+    try:
+        req = json.loads(line)
+        jid = int(req.get('id', 0))
+        op = req.get('op')
+        if op == 'run':
+            if jid in jobs or jid in waiting:
+                return refuse(jid, 'bad-request', 'id %d is in use' % jid)
+            run(req)
+        elif op == 'kill':
+            kill(req)
+        else:
+            refuse(jid, 'bad-request', 'unknown op %r' % (op,))
+    except Exception as e:
+        refuse(jid, 'bad-request', '%s: %s' % (type(e).__name__, e))
+
+
+def on_signal(signum, frame):
+    begin_end()
+
+
+def main():
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda s, f: None)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    os.set_blocking(1, False)
+    sel.register(0, selectors.EVENT_READ, 'in')
+    sel.register(wake_r, selectors.EVENT_READ, 'wake')
+    send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0]})
+    while True:
+        flush()
+        ending = state['ending']
+        if ending is not None and not jobs:
+            break
+        busy = waiting or ending is not None or any(j.kill_at is not None for j in jobs.values())
+        for key, _ in sel.select(TICK_S if busy else None):
+            data = key.data
+            if data == 'in':
+                read_requests()
+            elif data == 'out':
+                flush()
+            elif data == 'wake':
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except OSError:
+                    pass
+                reap()
+            else:
+                job, kind = data
+                if key.fd in job.files:
+                    pump(job, kind, key.fd)
+        if busy:
+            tick()
+    flush()
+
+
+main()
+`;
