@@ -19,8 +19,6 @@ export const DAEMON_E = {
 } as const;
 
 export const DAEMON_W = {
-  /** More executor slots than the bastion has channels for builds. */
-  sessions: 'DRAWBRIDGE_WARN_CONFIG_DAEMON_SESSIONS',
   /** A secret written into the file instead of taken from the environment. */
   literalSecret: 'DRAWBRIDGE_WARN_CONFIG_DAEMON_LITERAL_SECRET',
 } as const;

@@ -3,10 +3,9 @@
  * A rule is skipped when one of its keys already had an error, so a typo
  * is reported once, not again as a conflict.
  */
-import { DAEMON_E, DAEMON_W } from './daemon-errors.js';
+import { DAEMON_E } from './daemon-errors.js';
 import type { Fields } from './daemon-fields.js';
 import { formatHostPort } from './daemon-formats.js';
-import { BASTION_RESERVED_CHANNELS } from './daemon-keys.js';
 import type { DaemonReader } from './daemon-read.js';
 import type { BastionConfig, ExecutorConfig, HostPort, WebConfig } from './daemon-types.js';
 
@@ -17,30 +16,7 @@ export interface RuleInput {
 }
 
 export function checkRules(r: DaemonReader, c: RuleInput): void {
-  checkSessions(r, c);
   checkListeners(r, c);
-}
-
-/** Each running build holds one SSH channel; the connection keeps some for itself. */
-function checkSessions(r: DaemonReader, c: RuleInput): void {
-  if (!r.clean('executor.slots', 'bastion.sessionLimit')) return;
-  const { slots } = c.executor.value;
-  const { sessionLimit } = c.bastion.value;
-  const forBuilds = sessionLimit - BASTION_RESERVED_CHANNELS;
-  if (slots <= forBuilds) return;
-  // Point at whichever of the two the operator wrote; slots first, it is the usual fix.
-  const [key, fields] = c.executor.fields.has('slots')
-    ? (['executor.slots', c.executor.fields] as const)
-    : (['bastion.sessionLimit', c.bastion.fields] as const);
-  const name = key.split('.')[1] as string;
-  r.warn(
-    DAEMON_W.sessions,
-    fields.lineOf(name),
-    key,
-    `executor.slots is ${slots} but bastion.sessionLimit ${sessionLimit} leaves ${forBuilds} SSH ` +
-      `channels for builds (${BASTION_RESERVED_CHANNELS} are kept for SFTP and control): ` +
-      `builds beyond ${forBuilds} will wait`,
-  );
 }
 
 /** `drawbridge run` binds both in one process, so they must differ. */

@@ -655,46 +655,6 @@ describe('parseDaemonConfig: secrets', () => {
   });
 });
 
-describe('parseDaemonConfig: executor slots against the bastion session limit', () => {
-  const message = (slots: number, limit: number) =>
-    `executor.slots is ${slots} but bastion.sessionLimit ${limit} leaves ${limit - 2} SSH channels ` +
-    `for builds (2 are kept for SFTP and control): builds beyond ${limit - 2} will wait`;
-
-  it('is fine while slots fit in sessionLimit - 2', () => {
-    const r = diagnostics(render({ executor: { slots: '8' } }));
-    expect(r.errors).toEqual([]);
-    expect(r.warnings).toEqual([]);
-  });
-
-  it('warns at executor.slots when slots exceed it, and still loads', () => {
-    const text = render({ executor: { slots: '9' } });
-    const r = diagnostics(text);
-    expect(r.config?.executor.slots).toBe(9);
-    expect(r.warnings).toEqual([
-      line('warning', at(text, 'slots:'), 'executor.slots', message(9, 10), 'DAEMON_SESSIONS'),
-    ]);
-  });
-
-  it('warns at bastion.sessionLimit when slots are left at their default', () => {
-    const text = render({ bastion: { sessionLimit: '5' } });
-    expect(diagnostics(text).warnings).toEqual([
-      line(
-        'warning',
-        at(text, 'sessionLimit:'),
-        'bastion.sessionLimit',
-        message(4, 5),
-        'DAEMON_SESSIONS',
-      ),
-    ]);
-  });
-
-  it('says nothing more when one of the two is already wrong', () => {
-    const r = diagnostics(render({ executor: { slots: '9' }, bastion: { sessionLimit: 'ten' } }));
-    expect(r.errors).toHaveLength(1);
-    expect(r.warnings).toEqual([]);
-  });
-});
-
 /** A syntactically valid ssh-ed25519 public key blob (type check only, the key is not used). */
 function ed25519Blob(): string {
   const type = Buffer.from('ssh-ed25519');

@@ -162,11 +162,6 @@ export class Executor {
       await this.#zk.mkdirp(this.#paths.buildLocks());
       await this.#logs.listen(o.logStream.host, o.logStream.port);
       await this.#conn.start();
-      if (o.slots > this.#conn.channels.capacity)
-        this.#log.warn(
-          { slots: o.slots, channels: this.#conn.channels.capacity },
-          'more slots than bastion channels: builds will wait for a channel',
-        );
       await this.#record.register(this.#zk, this.#paths.components('executor'), o.version);
     } catch (e) {
       await this.#teardown();
