@@ -121,7 +121,7 @@ function dispatchBreakdown(
     executor_sees_it_to_dependent_queued: summarize(scheduled),
     dependent_queued_to_launch: summarize(started),
     of_which_queued_to_process_group_seen: summarize(group),
-    note: 'queued = the dispatching pass clock (step queuedAt); executor sees = outcome endedAt of the parent; process group seen = outcome startedAt (the executor reads the DRAWBRIDGE_PGID marker, printed before the run script checks the workspace and starts the command)',
+    note: 'queued = the dispatching pass clock (step queuedAt); executor sees = outcome endedAt of the parent; process group seen = outcome startedAt (the job runner on the bastion reports the group right after spawning the job; jobs run at the executor default nice 10)',
   };
 }
 
@@ -356,7 +356,7 @@ export const schedulerBench: Bench = {
           trivial_jobs_per_s: trivialPerS,
           definitions: {
             start:
-              'launch: the ansible-playbook wrapper on the bastion starts (the executor has already opened the channel, checked the workspace and uploaded the vars); ansible start-up follows and is inside each job duration',
+              'launch: the ansible-playbook wrapper on the bastion starts (the job runner has already checked the workspace, written the vars and spawned it, niced); ansible start-up follows and is inside each job duration',
             end: 'exit: ansible-playbook has exited on the bastion',
             makespan: 'first launch to last exit, bastion clock, from the record file',
             critical_path:
