@@ -1,14 +1,18 @@
 /**
- * Claiming a build request: take its lock without waiting, re-read it, and
- * move it REQUESTED → RUNNING by compare-and-set. The lock is then held for
- * the whole build: a scheduler that finds a RUNNING request without a lock
- * holder knows the build is lost.
+ * Claiming a build request: ONE transaction creates the request's lease (an
+ * ephemeral node, `buildLock`) and moves the request REQUESTED → RUNNING by
+ * compare-and-set. So a RUNNING request had its lease the moment it became
+ * RUNNING, and a claim that lost a race leaves nothing behind. The lease is
+ * held for the whole build: a scheduler that finds a RUNNING request without
+ * it knows the build is lost.
  */
 import { toError } from '../errors.js';
 import { type BuildRequest, buildRequestCodec } from '../model/index.js';
-import { ZkDocument } from '../zk/document.js';
+import { commit, type Stored, ZkDocument } from '../zk/document.js';
 import {
-  ZkMutex,
+  ZkBadVersionError,
+  ZkConnectionLossError,
+  ZkLease,
   ZkNodeExistsError,
   ZkNoNodeError,
   type ZkClient,
@@ -19,7 +23,9 @@ import {
 export interface Claim {
   /** The request as this executor wrote it (state running). */
   readonly request: BuildRequest;
-  readonly lock: ZkMutex;
+  /** Its version and generation as written: the report writes over it without reading. */
+  readonly stored: Stored<BuildRequest>;
+  readonly lock: ZkLease;
 }
 
 export interface ClaimOptions {
@@ -36,6 +42,9 @@ export type ClaimResult =
   | { readonly claimed: true; readonly claim: Claim }
   | { readonly claimed: false; readonly why: string };
 
+/** One stale read costs one more: a request that changed under us is read again once. */
+const ATTEMPTS = 2;
+
 export function requestDocument(
   client: ZkClient,
   paths: ZkPaths,
@@ -44,51 +53,86 @@ export function requestDocument(
   return new ZkDocument(client, paths.buildRequest(requestId), buildRequestCodec);
 }
 
-/** Tries to claim one request; on any failure the lock is released and the reason returned. */
-export async function tryClaim(requestId: string, o: ClaimOptions): Promise<ClaimResult> {
-  const lock = new ZkMutex(o.client, o.paths.buildLock(requestId), {
-    data: Buffer.from(o.executorId),
-    onLost: (e) => o.onLockLost(requestId, e),
-  });
-  let acquired = false;
+/**
+ * Tries to claim one request. `known` is the request as last read (a scan's
+ * read): the claim then costs one round trip, and a stale one a read more.
+ */
+export async function tryClaim(
+  requestId: string,
+  o: ClaimOptions,
+  known?: Stored<BuildRequest>,
+): Promise<ClaimResult> {
+  const doc = requestDocument(o.client, o.paths, requestId);
+  const lockPath = o.paths.buildLock(requestId);
   try {
-    await lockDirectory(o.client, o.paths.buildLock(requestId));
-    acquired = await lock.tryAcquire();
-    if (!acquired) return { claimed: false, why: 'locked by another executor' };
-    const doc = requestDocument(o.client, o.paths, requestId);
-    const current = await doc.read();
-    if (!current) return await giveUp(lock, 'request deleted');
-    const r = current.value;
-    if (r.state !== 'requested') return await giveUp(lock, `request is ${r.state}`);
-    if (r.cancelRequested) return await giveUp(lock, 'cancel requested');
-    if (!o.stillClaiming() || !lock.isHeld()) return await giveUp(lock, 'stopped claiming');
-    const running: BuildRequest = {
-      ...r,
-      state: 'running',
-      executor: o.executorId,
-      startedAt: o.now(),
-    };
-    await doc.write(running, current.version);
-    return { claimed: true, claim: { request: running, lock } };
+    let current = known ?? (await doc.readStored());
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (!current) return { claimed: false, why: 'request deleted' };
+      const r = current.value;
+      if (r.state !== 'requested') return { claimed: false, why: `request is ${r.state}` };
+      if (r.cancelRequested) return { claimed: false, why: 'cancel requested' };
+      if (!o.stillClaiming() || o.client.state !== 'connected')
+        return { claimed: false, why: 'stopped claiming' };
+      const running: BuildRequest = {
+        ...r,
+        state: 'running',
+        executor: o.executorId,
+        startedAt: o.now(),
+      };
+      const lock = new ZkLease(o.client, lockPath, {
+        data: Buffer.from(o.executorId),
+        onLost: (e) => o.onLockLost(requestId, e),
+      });
+      const write = await doc.prepareWrite(running, current);
+      const session = o.client.sessionId;
+      const stored = { value: running, version: current.version + 1, header: write.header ?? null };
+      try {
+        await commit(o.client, [lock.takeOp(), write]);
+        lock.taken(session);
+        return { claimed: true, claim: { request: running, stored, lock } };
+      } catch (e) {
+        if (e instanceof ZkNodeExistsError)
+          return { claimed: false, why: 'locked by another executor' };
+        if (e instanceof ZkConnectionLossError) return await afterLoss(o, lock, stored, session);
+        // Changed or deleted since it was read: read it again and decide.
+        if (!(e instanceof ZkBadVersionError) && !(e instanceof ZkNoNodeError)) throw e;
+      }
+      current = await doc.readStored();
+    }
+    return { claimed: false, why: 'request kept changing' };
   } catch (e) {
-    if (acquired) await lock.release().catch(() => undefined);
     return { claimed: false, why: toError(e).message };
   }
 }
 
 /**
- * Creates the lock's directory in one step. Left to the mutex, a new request's
- * lock costs a failed create and a mkdirp over every ancestor: each failed
- * create is a transaction ZooKeeper logs and syncs, 6 in all where 2 suffice.
+ * The connection dropped with the transaction's outcome unknown. Committed
+ * and the session alive: the claim is ours. Anything else: not claimed, and
+ * a lease of ours that might exist is given back, so a request left RUNNING
+ * is seen as lost and retried rather than held by nobody forever.
  */
-async function lockDirectory(client: ZkClient, path: string): Promise<void> {
-  await client.create(path, Buffer.alloc(0), { mode: 'persistent' }).catch((e: unknown) => {
-    // Exists: claimed before, or raced. No parent: the mutex's own mkdirp sees to it.
-    if (!(e instanceof ZkNodeExistsError) && !(e instanceof ZkNoNodeError)) throw e;
-  });
-}
-
-async function giveUp(lock: ZkMutex, why: string): Promise<ClaimResult> {
-  await lock.release();
+async function afterLoss(
+  o: ClaimOptions,
+  lock: ZkLease,
+  stored: Stored<BuildRequest>,
+  session: string | undefined,
+): Promise<ClaimResult> {
+  const why = 'connection lost while claiming';
+  try {
+    await o.client.waitConnected({ timeoutMs: o.client.sessionTimeoutMs * 2 });
+    const now = await requestDocument(o.client, o.paths, stored.value.id).readStored();
+    const ours =
+      now?.value.state === 'running' &&
+      now.value.executor === stored.value.executor &&
+      now.value.startedAt === stored.value.startedAt;
+    if (ours && o.client.sessionId === session) {
+      lock.taken(session);
+      if (o.stillClaiming())
+        return { claimed: true, claim: { request: now.value, stored: now, lock } };
+    } else if (!ours) return { claimed: false, why };
+    await lock.release();
+  } catch {
+    // Our session is gone, and our lease with it.
+  }
   return { claimed: false, why };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { AnsibleRunner, BastionConnection, Workspaces } from '../bastion/index.js';
 import { IllegalStateError, toError } from '../errors.js';
 import { compareRequests, type BuildOutcome, type BuildRequest } from '../model/index.js';
+import type { Stored } from '../zk/document.js';
 import type { ZkClient, ZkPaths } from '../zk/index.js';
 import { type StopWatch, watchChildren, watchData } from '../zk/watch.js';
 import { type Claim, requestDocument, tryClaim } from './claim.js';
@@ -64,10 +65,12 @@ export class Executor {
   /** Requests seen completed: terminal, never read again while they exist. */
   #completed = new Set<string>();
   /**
-   * Requests last read as claimable, for ordering only: a claim re-reads under
-   * the lock, and one that fails drops its entry, so a stale entry costs one try.
+   * Requests last read as claimable, with their versions: a claim writes over
+   * that version, so a stale entry costs one failed transaction and a read.
    */
-  #claimable = new Map<string, BuildRequest>();
+  #claimable = new Map<string, Stored<BuildRequest>>();
+  /** The requests directory as its watch last listed it; undefined: list it. */
+  #listing: string[] | undefined;
   readonly #idleWaiters = new Set<() => void>();
   readonly #endListeners = new Set<(e: BuildEndEvent) => void>();
   #state: ExecutorState = 'initializing';
@@ -173,18 +176,25 @@ export class Executor {
     this.#log.info({ id: this.id, slots: o.slots, logStream: this.#logs.url }, 'executor running');
     this.#record.publish();
     this.#unlisten = this.#zk.addListener({
-      onNewSession: () => this.#requestScan(),
-      onState: (s) => s === 'connected' && this.#requestScan(),
+      onNewSession: () => this.#requestScan(true),
+      onState: (s) => s === 'connected' && this.#requestScan(true),
     });
+    // The watch's own listing feeds the scans: a scan after a build ends lists nothing.
     this.#stopWatch = watchChildren(
       this.#zk,
       this.#paths.buildRequests(),
-      () => this.#requestScan(),
+      (names) => {
+        this.#listing = names ?? [];
+        this.#requestScan();
+      },
       {
-        onError: (err) => this.#log.debug({ err }, 'request watch error'),
+        onError: (err) => {
+          this.#listing = undefined;
+          this.#log.debug({ err }, 'request watch error');
+        },
       },
     );
-    this.#rescan = setInterval(() => this.#requestScan(), o.rescanIntervalMs);
+    this.#rescan = setInterval(() => this.#requestScan(true), o.rescanIntervalMs);
   }
 
   /** Stops claiming; running builds continue. */
@@ -255,8 +265,9 @@ export class Executor {
 
   // ---- claiming -------------------------------------------------------
 
-  /** Coalesced: one scan at a time, and one more if asked for meanwhile. */
-  #requestScan(): void {
+  /** Coalesced: one scan at a time, and one more if asked for meanwhile. `list`: list afresh. */
+  #requestScan(list = false): void {
+    if (list) this.#listing = undefined;
     this.#scanAgain = true;
     this.#scanning ??= this.#scanLoop().finally(() => (this.#scanning = undefined));
   }
@@ -276,52 +287,59 @@ export class Executor {
 
   async #scan(): Promise<void> {
     if (this.#state !== 'running' || this.#free() <= 0) return;
-    const ids = await this.#zk.children(this.#paths.buildRequests());
-    const present = new Set(ids);
+    const ids = this.#listing ?? (await this.#zk.children(this.#paths.buildRequests()));
+    // Names starting with "." are the documents' shard storage, not requests.
+    const present = new Set(ids.filter((id) => !id.startsWith('.')));
     this.#completed = new Set([...this.#completed].filter((id) => present.has(id)));
     for (const id of this.#claimable.keys()) if (!present.has(id)) this.#claimable.delete(id);
     // Without the cache a burst of n requests costs n²/2 reads, one per request per scan.
-    const unknown = ids.filter(
+    const unknown = [...present].filter(
       (id) => !this.#active.has(id) && !this.#completed.has(id) && !this.#claimable.has(id),
     );
     const read = await Promise.all(
       unknown.map(async (id) => {
         try {
-          return (await requestDocument(this.#zk, this.#paths, id).read())?.value ?? null;
+          return await requestDocument(this.#zk, this.#paths, id).readStored();
         } catch (e) {
           this.#log.debug({ err: toError(e), request: id }, 'unreadable build request skipped');
           return null;
         }
       }),
     );
-    for (const r of read) {
+    for (const stored of read) {
+      const r = stored?.value;
       if (r?.state === 'completed') this.#completed.add(r.id);
-      else if (r?.state === 'requested' && !r.cancelRequested) this.#claimable.set(r.id, r);
+      else if (r?.state === 'requested' && !r.cancelRequested) this.#claimable.set(r.id, stored!);
     }
-    const queue = [...this.#claimable.values()].sort(compareRequests);
+    const queue = [...this.#claimable.values()].sort((a, b) => compareRequests(a.value, b.value));
     // One claim per free slot at a time, in parallel: claimed one by one, the
-    // 15th child of a fan-out waited for 14 claims of five ZooKeeper round trips each.
+    // 15th child of a fan-out waited for 14 claims (each a ZooKeeper round trip or more).
     const lanes = this.#state === 'running' ? Math.min(this.#free(), queue.length) : 0;
     await Promise.all(Array.from({ length: lanes }, () => this.#claimNext(queue)));
   }
 
   /** Tries the queue's requests in order until one is claimed (and launched) or none is left. */
-  async #claimNext(queue: BuildRequest[]): Promise<void> {
-    for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
+  async #claimNext(queue: Stored<BuildRequest>[]): Promise<void> {
+    for (let known = queue.shift(); known !== undefined; known = queue.shift()) {
       if (this.#state !== 'running') return;
+      const r = known.value;
       this.#claimable.delete(r.id);
-      const result = await tryClaim(r.id, {
-        client: this.#zk,
-        paths: this.#paths,
-        executorId: this.id ?? '',
-        now: Date.now,
-        // Each lane holds one of the slots that were free when the scan began.
-        stillClaiming: () => this.#state === 'running',
-        onLockLost: (id, err) => {
-          const build = this.#active.get(id);
-          if (build) this.#abort(build, 'lock-lost', err.message);
+      const result = await tryClaim(
+        r.id,
+        {
+          client: this.#zk,
+          paths: this.#paths,
+          executorId: this.id ?? '',
+          now: Date.now,
+          // Each lane holds one of the slots that were free when the scan began.
+          stillClaiming: () => this.#state === 'running',
+          onLockLost: (id, err) => {
+            const build = this.#active.get(id);
+            if (build) this.#abort(build, 'lock-lost', err.message);
+          },
         },
-      });
+        known,
+      );
       if (result.claimed) return this.#launch(result.claim);
       this.#log.debug({ request: r.id, why: result.why }, 'request not claimed');
     }
@@ -353,9 +371,10 @@ export class Executor {
     build.stopWatch = watchData(
       this.#zk,
       this.#paths.buildRequest(r.id),
-      // The snapshot only says "changed": the document recipe reads a sharded value whole.
+      // Decoded from the watch's own read; a sharded value is read whole.
       async (snap) => {
-        const current = snap && (await requestDocument(this.#zk, this.#paths, r.id).read());
+        const doc = requestDocument(this.#zk, this.#paths, r.id);
+        const current = snap && (doc.fromSnapshot(snap) ?? (await doc.read()));
         if (!current) this.#abort(build, 'cancel', 'request deleted');
         else if (current.value.cancelRequested) this.#abort(build, 'cancel', 'cancel requested');
       },
@@ -401,8 +420,8 @@ export class Executor {
       log.warn({ err: toError(e) }, 'reporting the build failed; result dropped');
     } finally {
       build.stopWatch?.();
+      // A no-op once the report gave the lease back in its transaction.
       await claim.lock.release().catch(() => undefined);
-      if (reported) await this.#zk.delete(this.#paths.buildLock(id)).catch(() => undefined);
       this.#active.delete(id);
       if (reported) this.#completed.add(id);
       if (outcome) this.#emitEnd({ request: claim.request, outcome, reported });

@@ -1,10 +1,10 @@
 /**
  * Reporting a result: ONE transaction sets the request to completed with its
- * outcome (compare-and-set on the version read while it is still ours),
- * appends a BuildCompletedEvent to the pipeline's result queue, and checks
- * that our lock node still exists, so a build whose lock was lost can never
- * report. If the request was deleted or taken over, the result is dropped: a
- * scheduler has already decided about it.
+ * outcome (compare-and-set on the version the claim wrote, or read since),
+ * appends a BuildCompletedEvent to the pipeline's result queue, and deletes
+ * the build's lease, which fails the whole transaction if the lease is gone:
+ * a build whose lease was lost can never report. If the request was deleted
+ * or taken over, the result is dropped: a scheduler has already decided.
  */
 import {
   type BuildCompletedEvent,
@@ -12,7 +12,7 @@ import {
   buildCompletedEventCodec,
   type BuildRequest,
 } from '../model/index.js';
-import { commit } from '../zk/document.js';
+import { commit, type Stored } from '../zk/document.js';
 import {
   ZkBadVersionError,
   ZkConnectionLossError,
@@ -40,6 +40,7 @@ export class Reporter {
 
   async report(claim: Claim, outcome: BuildOutcome): Promise<ReportResult> {
     const mine = claim.request;
+    const lock = claim.lock;
     const doc = requestDocument(this.client, this.paths, mine.id);
     const queue = await this.#queue(mine.pipeline);
     const event: BuildCompletedEvent = {
@@ -50,35 +51,50 @@ export class Reporter {
       attempt: mine.attempt,
       outcome,
     };
+    let at: Stored<BuildRequest> | null = claim.stored;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const lockNode = claim.lock.node;
-      if (!lockNode || claim.lock.signal?.aborted !== false)
-        return { reported: false, why: 'build lock lost' };
+      if (lock.signal?.aborted !== false) return { reported: false, why: 'build lock lost' };
+      if (!at) return { reported: false, why: 'request deleted' };
+      if (!stillOurs(at.value, mine)) {
+        if (sameCompletion(at.value, mine, outcome)) {
+          lock.returned(true);
+          return { reported: true, eventId: '(committed before a connection loss)' };
+        }
+        return { reported: false, why: `request changed: ${at.value.state}` };
+      }
       // A short disconnect is not a lost lock: wait for the session to come back.
       if (this.client.state !== 'connected')
         await this.client.waitConnected({ timeoutMs: this.client.sessionTimeoutMs * 2 });
-      const current = await doc.read();
-      if (!current) return { reported: false, why: 'request deleted' };
-      if (!stillOurs(current.value, mine)) {
-        if (sameCompletion(current.value, mine, outcome))
-          return { reported: true, eventId: '(committed before a connection loss)' };
-        return { reported: false, why: `request changed: ${current.value.state}` };
-      }
-      const completed: BuildRequest = { ...current.value, state: 'completed', outcome };
+      const completed: BuildRequest = { ...at.value, state: 'completed', outcome };
       try {
         const created = await commit(this.client, [
-          await doc.prepareWrite(completed, current.version),
+          await doc.prepareWrite(completed, at),
           await queue.preparePut(event),
-          { op: 'check', path: lockNode, version: 0 },
+          lock.returnOp(),
         ]);
+        lock.returned(true);
         const path = created[0] ?? '';
         return { reported: true, eventId: path.slice(path.lastIndexOf('/') + 1) };
       } catch (e) {
-        if (e instanceof ZkNoNodeError && e.path === lockNode)
+        if (e instanceof ZkNoNodeError && e.path === lock.path) {
+          lock.returned(false);
           return { reported: false, why: 'build lock lost' };
+        }
         // A scheduler wrote the request meanwhile (say, cancelRequested), or the
         // connection dropped with the outcome unknown: read again and decide.
-        if (!(e instanceof ZkBadVersionError) && !(e instanceof ZkConnectionLossError)) throw e;
+        const again =
+          e instanceof ZkBadVersionError ||
+          e instanceof ZkConnectionLossError ||
+          e instanceof ZkNoNodeError;
+        if (!again) {
+          lock.returned(false);
+          throw e;
+        }
+        if (e instanceof ZkConnectionLossError)
+          await this.client.waitConnected({ timeoutMs: this.client.sessionTimeoutMs * 2 });
+        at = await doc.readStored();
+        // Committed after all: the lease went with it; otherwise it is still ours.
+        if (!at || !sameCompletion(at.value, mine, outcome)) lock.returned(false);
       }
     }
     return { reported: false, why: `request kept changing (${ATTEMPTS} attempts)` };

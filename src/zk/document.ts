@@ -24,6 +24,12 @@ export interface Versioned<T> {
   readonly version: number;
 }
 
+/** A value as read, with what a later write needs so that it costs no second read. */
+export interface Stored<T> extends Versioned<T> {
+  /** The generation the node points at (null: inline); dropped when it is replaced. */
+  readonly header: ShardHeader | null;
+}
+
 export interface DocumentOptions extends ShardOptions {
   /** Where shards of large values go; default `<parent>/.shards`. */
   readonly blobRoot?: string;
@@ -34,6 +40,8 @@ export interface DocumentOptions extends ShardOptions {
 /** Ops for one transaction, plus what to do once it committed or failed. */
 export interface PreparedOps {
   readonly ops: readonly TxOp[];
+  /** For a create or write: the header the node holds once committed (null: inline). */
+  readonly header?: ShardHeader | null;
   committed(): Promise<void>;
   aborted(): Promise<void>;
 }
@@ -42,7 +50,7 @@ export const ANY_VERSION = -1;
 const DEFAULT_ATTEMPTS = 10;
 
 interface Current {
-  readonly stat: Stat;
+  readonly version: number;
   readonly header: ShardHeader | null;
 }
 
@@ -62,9 +70,26 @@ export class ZkDocument<T> {
 
   /** The value and its version, or null if the document does not exist. */
   async read(watcher?: Watcher): Promise<Versioned<T> | null> {
+    const stored = await this.readStored(watcher);
+    return stored && { value: stored.value, version: stored.version };
+  }
+
+  /** `read` plus the generation: pass it to `prepareWrite` and the write reads nothing. */
+  async readStored(watcher?: Watcher): Promise<Stored<T> | null> {
     const stored = await readValue(this.client, this.path, watcher);
     if (!stored) return null;
-    return { value: decodeAt(this.codec, this.path, stored.data), version: stored.stat.version };
+    return {
+      value: decodeAt(this.codec, this.path, stored.data),
+      version: stored.stat.version,
+      header: stored.header,
+    };
+  }
+
+  /** Decodes what a data watch delivered; null when the value is sharded (then `read`). */
+  fromSnapshot(snapshot: { readonly data: Buffer; readonly stat: Stat }): Stored<T> | null {
+    if (parseHeader(snapshot.data, this.path) !== null) return null;
+    const value = decodeAt(this.codec, this.path, snapshot.data);
+    return { value, version: snapshot.stat.version, header: null };
   }
 
   /** Creates the document; ZkNodeExistsError if it exists. Missing parents are created. */
@@ -97,7 +122,7 @@ export class ZkDocument<T> {
       if (!current) throw new ZkNoNodeError(this.path);
       try {
         const prepared = await this.prepareAgainst(value, current);
-        return await commitOne(this.client, prepared, value, current.stat.version + 1);
+        return await commitOne(this.client, prepared, value, current.version + 1);
       } catch (e) {
         if (!(e instanceof ZkBadVersionError) || version !== ANY_VERSION) throw e;
       }
@@ -116,7 +141,8 @@ export class ZkDocument<T> {
       const next = fn(stored ? decodeAt(this.codec, this.path, stored.data) : null);
       try {
         if (!stored) return await this.create(next);
-        const prepared = await this.prepareAgainst(next, stored);
+        const at = { version: stored.stat.version, header: stored.header };
+        const prepared = await this.prepareAgainst(next, at);
         return await commitOne(this.client, prepared, next, stored.stat.version + 1);
       } catch (e) {
         // Lost to another writer (or a delete, or a create): read again.
@@ -136,7 +162,7 @@ export class ZkDocument<T> {
       const current = await this.current(version);
       if (!current) return;
       try {
-        await this.client.delete(this.path, current.stat.version);
+        await this.client.delete(this.path, current.version);
         await dropGeneration(this.client, current.header).catch(() => undefined);
         return;
       } catch (e) {
@@ -157,6 +183,7 @@ export class ZkDocument<T> {
     );
     return {
       ops: [{ op: 'create', path: this.path, data: v.nodeData }],
+      header: v.header,
       committed: async () => {},
       aborted: () => v.discard(),
     };
@@ -166,9 +193,11 @@ export class ZkDocument<T> {
    * A compare-and-set write for `commit`. With ANY_VERSION the write is
    * still checked against the version read here, so that the generation it
    * replaces is known; the transaction then fails if someone wrote meanwhile.
+   * Given what `read` returned, it reads nothing.
    */
-  async prepareWrite(value: T, version: number): Promise<PreparedOps> {
-    const current = await this.current(version);
+  async prepareWrite(value: T, at: number | Stored<T>): Promise<PreparedOps> {
+    if (typeof at !== 'number') return this.prepareAgainst(value, at);
+    const current = await this.current(at);
     if (!current) throw new ZkNoNodeError(this.path);
     return this.prepareAgainst(value, current);
   }
@@ -178,7 +207,7 @@ export class ZkDocument<T> {
     const current = await this.current(version);
     if (!current) throw new ZkNoNodeError(this.path);
     return {
-      ops: [{ op: 'delete', path: this.path, version: current.stat.version }],
+      ops: [{ op: 'delete', path: this.path, version: current.version }],
       committed: () => dropGeneration(this.client, current.header),
       aborted: async () => {},
     };
@@ -193,7 +222,8 @@ export class ZkDocument<T> {
       this.options,
     );
     return {
-      ops: [{ op: 'set', path: this.path, data: v.nodeData, version: current.stat.version }],
+      ops: [{ op: 'set', path: this.path, data: v.nodeData, version: current.version }],
+      header: v.header,
       committed: () => dropGeneration(this.client, current.header),
       aborted: () => v.discard(),
     };
@@ -208,7 +238,7 @@ export class ZkDocument<T> {
     }
     if (version !== ANY_VERSION && node.stat.version !== version)
       throw new ZkBadVersionError(this.path);
-    return { stat: node.stat, header: parseHeader(node.data, this.path) };
+    return { version: node.stat.version, header: parseHeader(node.data, this.path) };
   }
 
   private parent(): string {

@@ -32,4 +32,5 @@ export * from './queue.js';
 export * from './registry.js';
 export * from './semaphore.js';
 export * from './rwlock.js';
+export * from './lease.js';
 export * from './watch.js';

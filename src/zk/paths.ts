@@ -141,7 +141,10 @@ export class ZkPaths {
   buildLocks(): string {
     return `${this.root}/builds/locks`;
   }
-  /** Mutex: the executor running the request. Gone while running = lost build. */
+  /**
+   * Lease (one ephemeral node): the executor running the request. Taken in the
+   * transaction that makes the request running; gone while running = lost build.
+   */
   buildLock(requestId: string): string {
     return `${this.buildLocks()}/${segment('build request id', requestId)}`;
   }

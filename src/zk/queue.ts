@@ -19,6 +19,7 @@ import {
   parseHeader,
   prepareValue,
   readValue,
+  type ShardHeader,
   type ShardOptions,
   unlessMissing,
 } from './shard.js';
@@ -29,6 +30,8 @@ export interface QueueEntry<T> {
   readonly id: string;
   readonly seq: number;
   readonly value: T;
+  /** The generation a large payload's shards are in (null: inline); `prepareAck` drops it. */
+  readonly header?: ShardHeader | null;
 }
 
 export type QueueOptions = ShardOptions;
@@ -140,6 +143,20 @@ export class ZkEventQueue<T> {
   }
 
   /**
+   * Acks for `commit`, in one transaction with the state the events caused.
+   * The transaction fails (ZkNoNodeError) if another consumer acked one first.
+   */
+  prepareAck(entries: readonly QueueEntry<T>[]): PreparedOps {
+    return {
+      ops: entries.map((e) => ({ op: 'delete', path: `${this.entriesPath}/${e.id}` }) as const),
+      committed: async () => {
+        await Promise.all(entries.map((e) => dropGeneration(this.client, e.header ?? null)));
+      },
+      aborted: async () => {},
+    };
+  }
+
+  /**
    * Calls `cb` with the pending ids, oldest first, now and whenever they
    * change; re-armed after every event and every new session.
    */
@@ -156,7 +173,8 @@ export class ZkEventQueue<T> {
     const path = `${this.entriesPath}/${id}`;
     const stored = await readValue(this.client, path);
     if (!stored) return null;
-    return { id, seq: entrySeq(id) ?? -1, value: decodeAt(this.codec, path, stored.data) };
+    const value = decodeAt(this.codec, path, stored.data);
+    return { id, seq: entrySeq(id) ?? -1, value, header: stored.header };
   }
 
   private async createEntry(data: Buffer): Promise<string> {

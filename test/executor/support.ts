@@ -257,17 +257,9 @@ export function resultQueue(world: World, pipeline = 'deploy'): ZkEventQueue<Bui
   );
 }
 
-/** Lock nodes still held on any build request. */
+/** Build leases still held (each one ephemeral node named by its request). */
 export async function heldLocks(zk: ZkClient, paths: ZkPaths): Promise<string[]> {
-  const dirs = await zk.children(paths.buildLocks()).catch(() => [] as string[]);
-  const held = await Promise.all(
-    dirs.map(async (d) =>
-      (await zk.children(`${paths.buildLocks()}/${d}`).catch(() => [] as string[])).map(
-        (n) => `${d}/${n}`,
-      ),
-    ),
-  );
-  return held.flat();
+  return zk.children(paths.buildLocks()).catch(() => [] as string[]);
 }
 
 /** Live (non-zombie) processes whose command line contains `needle`. */

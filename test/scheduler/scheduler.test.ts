@@ -191,8 +191,7 @@ describe('scheduler: two schedulers, one executor, real ansible', () => {
       'the first attempt to run',
       30_000,
     );
-    const lockDir = w.world.paths.buildLock(first);
-    for (const n of await w.world.zk.children(lockDir)) await w.world.zk.delete(`${lockDir}/${n}`);
+    await w.world.zk.delete(w.world.paths.buildLock(first));
     await waitUntil(
       async () =>
         (await w.requests()).includes(`${first}.2`) &&

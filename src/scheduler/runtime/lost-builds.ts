@@ -1,6 +1,7 @@
 /**
  * Lost builds: a request an executor claimed (state running) whose build
- * lock has no holder any more; the executor died or lost its session. The
+ * lease (one ephemeral node, taken in the claim's own transaction and given
+ * back in the report's) is gone; the executor died or lost its session. The
  * request is completed as LOST together with a result event, in one
  * transaction that is compare-and-set on the request, exactly as an
  * executor reports; the pipeline pass then retries the build. Any scheduler
@@ -17,12 +18,17 @@ import {
 import type { ZkClient } from '../../zk/client.js';
 import { commit, ZkDocument } from '../../zk/document.js';
 import { ZkBadVersionError, ZkNoNodeError } from '../../zk/errors.js';
-import { contenders } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ZkEventQueue } from '../../zk/queue.js';
-import { unlessMissing } from '../../zk/shard.js';
+import { sweepOrphanShards, unlessMissing } from '../../zk/shard.js';
+
+/** A generation this old that no request points at was left by a delete in a transaction. */
+const ORPHAN_SHARDS_AGE_MS = 10 * 60_000;
 
 export class LostBuildDetector {
+  /** Requests read completed: terminal, never read again while they exist. */
+  #completed = new Set<string>();
+
   constructor(
     private readonly zk: ZkClient,
     private readonly paths: ZkPaths,
@@ -30,26 +36,43 @@ export class LostBuildDetector {
     private readonly now: () => number,
   ) {}
 
-  /** Completes every lost build as LOST; returns the request ids this scheduler completed. */
+  /**
+   * Completes every lost build as LOST; returns the request ids this scheduler
+   * completed. A request holding its lease cannot be lost and is not read: a
+   * sweep costs two listings plus a read per request without one.
+   */
   async sweep(): Promise<string[]> {
-    const ids = await unlessMissing(this.zk.children(this.paths.buildRequests()), []);
+    const [names, leases] = await Promise.all([
+      unlessMissing(this.zk.children(this.paths.buildRequests()), []),
+      unlessMissing(this.zk.children(this.paths.buildLocks()), []),
+    ]);
+    // Names starting with "." are the documents' shard storage, not requests.
+    const ids = names.filter((n) => !n.startsWith('.'));
+    this.#completed = new Set(ids.filter((id) => this.#completed.has(id)));
+    const held = new Set(leases);
     const lost: string[] = [];
     for (const id of ids) {
+      if (held.has(id) || this.#completed.has(id)) continue;
       try {
         if (await this.#check(id)) lost.push(id);
       } catch (e) {
         this.log.warn({ err: toError(e), request: id }, 'lost-build check failed');
       }
     }
+    // Finished requests are deleted in the pass's transaction, which cannot drop their shards.
+    const blobs = `${this.paths.buildRequests()}/.shards`;
+    if ((await unlessMissing(this.zk.children(blobs), [])).length > 0)
+      await sweepOrphanShards(this.zk, blobs, ORPHAN_SHARDS_AGE_MS);
     return lost;
   }
 
   async #check(id: string): Promise<boolean> {
     const doc = new ZkDocument(this.zk, this.paths.buildRequest(id), buildRequestCodec);
     const current = await doc.read();
+    if (current?.value.state === 'completed') this.#completed.add(id);
     if (current?.value.state !== 'running') return false;
-    const nodes = await unlessMissing(this.zk.children(this.paths.buildLock(id)), []);
-    if (contenders(nodes).length > 0) return false;
+    // Claimed since the listing: the claim took the lease with the state, so look again.
+    if ((await this.zk.exists(this.paths.buildLock(id))) !== null) return false;
     const r = current.value;
     const outcome = {
       result: 'LOST' as const,

@@ -3,8 +3,10 @@
  * (taken without waiting: a pipeline another scheduler is processing is
  * skipped). The pass order is the one docs/scheduling.md prescribes: read,
  * reconcile when another writer was here since our last pass, apply events,
- * remove finished buildsets, start, dispatch, write everything in one
- * transaction, THEN perform the actions, THEN ack the events, then status.
+ * remove finished buildsets, start, dispatch, then ONE transaction writes
+ * the state with the requests it asks for (as far as they fit), acks the
+ * events it applied and deletes the requests whose results it applied;
+ * THEN the remaining actions are performed, then status.
  */
 import type { Logger } from 'pino';
 import type { Layout, Pipeline } from '../../config/index.js';
@@ -18,9 +20,10 @@ import {
   type ManagementEvent,
   type TriggerEvent,
 } from '../../model/index.js';
-import type { ZkClient } from '../../zk/client.js';
+import type { TxOp, ZkClient } from '../../zk/client.js';
+import { commit } from '../../zk/document.js';
 import { ZkBadVersionError, ZkError, ZkNoNodeError, ZkNodeExistsError } from '../../zk/errors.js';
-import { ZkMutex } from '../../zk/lock.js';
+import { contenders, ZkMutex } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ZkEventQueue, type QueueEntry } from '../../zk/queue.js';
 import { unlessMissing } from '../../zk/shard.js';
@@ -35,7 +38,7 @@ import {
 import { PassDraft } from './draft.js';
 import { pruneHistory } from './history.js';
 import type { ResolvedSchedulerOptions } from './options.js';
-import { ActionPerformer } from './perform-actions.js';
+import { ActionPerformer, opBytes, requestsOf } from './perform-actions.js';
 import {
   applyManagement,
   applyResult,
@@ -74,6 +77,28 @@ export interface PassDeps {
 export type PassResult = 'busy' | 'idle' | 'done' | 'again' | 'conflict';
 
 const WRITE_ROUNDS = 3;
+
+/**
+ * Bound on a pass's transaction: ZooKeeper refuses a request over
+ * jute.maxbuffer (1 MiB by default), and a multi is one request.
+ */
+const TX_BYTES = 768 * 1024;
+
+/** Events a pass applied, with the queue to ack them on. */
+interface Applied {
+  readonly queue: ZkEventQueue<unknown>;
+  readonly entries: readonly QueueEntry<unknown>[];
+}
+
+interface Written {
+  readonly stateWritten: boolean;
+  /** Requests created in the transaction: not to be created again after it. */
+  readonly created: ReadonlySet<string>;
+  /** Finished requests the transaction had no room for (or could not delete): deleted after it. */
+  readonly leftToForget: readonly string[];
+  /** Events the transaction had no room for: acked after it, the state being stored. */
+  readonly leftToAck: readonly { readonly queue: ZkEventQueue<unknown>; readonly id: string }[];
+}
 
 export class PipelinePasses {
   readonly management: ZkEventQueue<ManagementEvent>;
@@ -114,6 +139,15 @@ export class PipelinePasses {
       this.#store.init(),
       this.deps.zk.mkdirp(this.deps.paths.pipelineLock(this.pipeline.name)),
     ]);
+  }
+
+  /** Another scheduler holds the pipeline's lock now: one listing, where trying costs two transactions. */
+  async lockHeld(): Promise<boolean> {
+    const names = await unlessMissing(
+      this.deps.zk.children(this.deps.paths.pipelineLock(this.pipeline.name)),
+      [],
+    );
+    return contenders(names).length > 0;
   }
 
   /** Events are pending, buildsets are queued, or this scheduler never wrote the status. */
@@ -161,7 +195,7 @@ export class PipelinePasses {
     const d = new PassDraft(snap.state, new Map(snap.records));
     await this.#applyEvents(d, now, management, results, triggers);
     const ctx = this.#dispatchContext(now);
-    // One listing instead of a read per queued request each pass: a claimed request has a lock directory.
+    // One listing instead of a read per queued request each pass: a claimed request has a lease.
     const locked = new Set(
       await unlessMissing(this.deps.zk.children(this.deps.paths.buildLocks()), []),
     );
@@ -174,19 +208,16 @@ export class PipelinePasses {
     await startBuildsets(d, ctx);
     await dispatchJobs(d, ctx);
 
-    let version = snap.stateVersion;
-    if (d.dirty || snap.stateVersion === null) {
-      const written = await this.#write(snap, d);
-      if (!written) return 'conflict';
-      version = snap.stateVersion === null ? 0 : snap.stateVersion + 1;
-    }
-    await this.#actions.perform(d.actions);
-    for (const id of d.finishedRequests) await this.#actions.forget(id);
-    await Promise.all([
-      ...management.map((e) => this.management.ack(e.id)),
-      ...results.map((e) => this.results.ack(e.id)),
-      ...triggers.map((e) => this.triggers.ack(e.id)),
+    const written = await this.#write(snap, d, [
+      { queue: this.management, entries: management },
+      { queue: this.results, entries: results },
+      { queue: this.triggers, entries: triggers },
     ]);
+    if (!written) return 'conflict';
+    const version = written.stateWritten ? (snap.stateVersion ?? -1) + 1 : snap.stateVersion;
+    await this.#actions.perform(d.actions, written.created);
+    for (const id of written.leftToForget) await this.#actions.forget(id);
+    await Promise.all(written.leftToAck.map(({ queue, id }) => queue.ack(id)));
     this.#countLatency(management, results, triggers);
     await this.#afterWrite(d, done.removed, now, reconciled);
     this.#cleanVersion = version;
@@ -268,12 +299,30 @@ export class PipelinePasses {
     this.#log.info({ actions: actions.length }, 'reconciled after taking the pipeline over');
   }
 
-  /** False when another writer got in first; the semaphores taken are then given back. */
-  async #write(snap: Snapshot, d: PassDraft): Promise<boolean> {
+  /**
+   * The pass's one transaction: the state (or, unchanged, a check of its
+   * version), the acks of the events it applied, the deletes of the requests
+   * whose results it applied and the requests it asks for, as far as they
+   * fit; the rest is done after it. False when another writer got in first
+   * (or another consumer acked an event); the semaphores taken are then
+   * given back.
+   */
+  async #write(snap: Snapshot, d: PassDraft, events: readonly Applied[]): Promise<Written | false> {
+    const finished = [...new Set(d.finishedRequests)];
+    const writeState = d.dirty || snap.stateVersion === null;
+    if (!writeState && finished.length === 0 && events.every((e) => e.entries.length === 0))
+      return { stateWritten: false, created: new Set(), leftToForget: [], leftToAck: [] };
     try {
       await this.#assertLock();
-      await this.#store.write(snap, d);
-      return true;
+      try {
+        return await this.#commit(snap, d, writeState, events, finished, true);
+      } catch (e) {
+        // A request that exists already, or a finished one gone already (by hand,
+        // or before this layout): not a race; those go apart, after the state.
+        if (!this.#isRequestNode(e)) throw e;
+        this.#log.debug({ err: toError(e) }, 'requests not in the state transaction');
+        return await this.#commit(snap, d, writeState, events, finished, false);
+      }
     } catch (e) {
       await this.#giveBack(d);
       const raced =
@@ -283,6 +332,49 @@ export class PipelinePasses {
       if (raced) return false;
       throw e;
     }
+  }
+
+  /** Fills the transaction in order of need (state, acks, deletes, requests) up to its size. */
+  async #commit(
+    snap: Snapshot,
+    d: PassDraft,
+    writeState: boolean,
+    events: readonly Applied[],
+    finished: readonly string[],
+    withRequests: boolean,
+  ): Promise<Written> {
+    const items = writeState ? await this.#store.prepare(snap, d) : [this.#store.checkOp(snap)];
+    let room = TX_BYTES - opBytes(items.flatMap((i) => ('ops' in i ? i.ops : [i])));
+    const fits = (ops: readonly TxOp[]): boolean => {
+      const size = opBytes(ops);
+      if (size > room) return false;
+      room -= size;
+      return true;
+    };
+    const leftToAck: { queue: ZkEventQueue<unknown>; id: string }[] = [];
+    for (const { queue, entries } of events) {
+      const acked = entries.filter((e) => fits(queue.prepareAck([e]).ops));
+      items.push(queue.prepareAck(acked));
+      for (const e of entries) if (!acked.includes(e)) leftToAck.push({ queue, id: e.id });
+    }
+    const forgets = withRequests
+      ? finished.filter((id) => fits(this.#actions.forgetOps([id])))
+      : [];
+    items.push(...this.#actions.forgetOps(forgets));
+    const created = new Set<string>();
+    if (withRequests)
+      items.push(...(await this.#actions.prepareCreates(requestsOf(d.actions), created, room)));
+    await commit(this.deps.zk, items);
+    const leftToForget = finished.filter((id) => !forgets.includes(id));
+    return { stateWritten: writeState, created, leftToForget, leftToAck };
+  }
+
+  #isRequestNode(e: unknown): boolean {
+    const requests = `${this.deps.paths.buildRequests()}/`;
+    return (
+      (e instanceof ZkNodeExistsError || e instanceof ZkNoNodeError) &&
+      e.path?.startsWith(requests) === true
+    );
   }
 
   /**

@@ -67,6 +67,8 @@ export class Scheduler {
   #follower: LayoutFollower | undefined;
   #lost: LostBuildDetector | undefined;
   #lastSweep = -Infinity;
+  /** An executor came or went (a dead one takes its leases along): sweep in the next round. */
+  #sweepDue = false;
   #triggers: SchedulerTriggers | undefined;
   #stopWatching: (() => void) | undefined;
   #round: Promise<void> | undefined;
@@ -152,15 +154,21 @@ export class Scheduler {
   }
 
   #watchWork(): void {
+    // A round still running when stop began (a layout switch, a pruned pipeline) must not re-arm.
+    if (this.#state !== 'running') return;
     this.#stopWatching?.();
+    const executors = this.#deps.paths.components('executor');
     this.#stopWatching = watchForWork(
       {
         zk: this.#deps.zk,
-        directories: [...(this.#work?.queues() ?? []), this.#deps.paths.buildRequests()],
+        directories: [...(this.#work?.queues() ?? []), executors],
         intervalMs: this.options.safetyIntervalMs,
         log: this.#log,
       },
-      () => this.#wake(),
+      (why) => {
+        if (why === executors) this.#sweepDue = true;
+        this.#wake();
+      },
     );
   }
 
@@ -322,9 +330,12 @@ export class Scheduler {
         if (signal.aborted) return;
         await this.#runPass(pass, signal);
       }
-      // A sweep reads every build request: after the passes, so no result waits for it,
-      // and at most twice per safety interval, so the safety tick's rounds still sweep.
-      if (performance.now() - this.#lastSweep >= this.options.safetyIntervalMs / 2) {
+      // After the passes, so no result waits for it; when an executor came or went
+      // (a dead one's leases vanish with its registration), and at most twice per
+      // safety interval otherwise, so the safety tick's rounds still sweep.
+      const due = performance.now() - this.#lastSweep >= this.options.safetyIntervalMs / 2;
+      if (due || this.#sweepDue) {
+        this.#sweepDue = false;
         this.#lastSweep = performance.now();
         await this.#lost?.sweep();
         // The latency histogram reaches web's /metrics through the component record.
@@ -359,6 +370,8 @@ export class Scheduler {
 
   async #runPass(pass: PipelinePasses, signal: AbortSignal): Promise<void> {
     try {
+      // Held: its holder sees the same events; wake when it lets go.
+      if (await pass.lockHeld()) return this.#wakeWhenFree(pass.pipeline.name);
       if (!(await pass.hasWork())) return;
       const result = await pass.run(signal);
       // Busy: its holder sees the same events. Conflict or again: look again soon.

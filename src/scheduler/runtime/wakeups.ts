@@ -1,7 +1,8 @@
 /**
  * What wakes a scheduler: any change to the queues it consumes or to the
- * set of build requests, and a periodic safety tick (lost builds are seen
- * only by looking: a vanished lock changes no node the scheduler watches).
+ * set of executors (one that dies takes its build leases along), and a
+ * periodic safety tick (a lease deleted otherwise is seen only by looking).
+ * Build requests are not watched: schedulers alone create and delete them.
  * Wake-ups are coalesced by the caller; this only says "look again".
  */
 import type { Logger } from 'pino';
@@ -11,7 +12,7 @@ import { watchChildren } from '../../zk/watch.js';
 
 export interface WakeSources {
   readonly zk: ZkClient;
-  /** Directories whose children to watch (queue entry dirs, the requests dir). */
+  /** Directories whose children to watch (queue entry dirs, the executor registry). */
   readonly directories: readonly string[];
   readonly intervalMs: number;
   readonly log: Logger;
