@@ -178,6 +178,18 @@ describe('reconfiguration with real processes', () => {
     schedulers[1]!.signal('SIGHUP');
     const version4 = await switched(version3, 'both schedulers to switch after the second SIGHUP');
     expect(schedulers[1]!.stdout()).toMatch(/"retiring":\["extra"\].*"msg":"layout switched"/);
+    // An enqueue reaching the retiring pipeline (put before web or the CLI
+    // could see the switch) is dropped with an error, never run.
+    const late = await cluster.enqueue('extra');
+    await waitUntil(
+      () =>
+        schedulers.some((s) =>
+          s.stdout().includes('"msg":"enqueue for a pipeline removed from the layout; dropped"'),
+        ),
+      'the late enqueue to be dropped',
+      30_000,
+    );
+    expect(await cluster.buildset('extra', late)).toBeNull();
     cluster.open('extra-hold');
     const doneHeld = await cluster.finished('extra', held);
     expect(doneHeld).toMatchObject({ result: 'SUCCESS', layoutVersion: version3 });

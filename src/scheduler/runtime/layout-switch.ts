@@ -68,6 +68,7 @@ export class PipelineWork {
     const dropped = [...this.retiring, ...this.passes].filter(
       (p) => !layout.pipelines.has(p.pipeline.name),
     );
+    for (const p of dropped) p.retire();
     return PipelineWork.create(layout, version, deps, dropped);
   }
 

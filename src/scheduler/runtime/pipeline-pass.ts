@@ -111,6 +111,7 @@ export class PipelinePasses {
   /** The state version our last complete pass left; anything else means reconcile. */
   #cleanVersion: number | null | undefined;
   #statusWritten = false;
+  #retiring = false;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -129,6 +130,15 @@ export class PipelinePasses {
     this.#store = new PipelineStore(zk, paths, name);
     this.#actions = new ActionPerformer(zk, paths, this.#log);
     this.#lock = new ZkMutex(zk, paths.pipelineLock(name), { data: Buffer.from(deps.holder) });
+  }
+
+  /**
+   * The current layout dropped this pipeline: it finishes what it holds, but
+   * an enqueue that arrives now would start a buildset of a pipeline that no
+   * longer exists, so it is logged and dropped instead.
+   */
+  retire(): void {
+    this.#retiring = true;
   }
 
   async init(): Promise<void> {
@@ -272,8 +282,16 @@ export class PipelinePasses {
         this.#log.error({ err: toError(e), event: id }, `${what} event cannot be applied; dropped`);
       }
     };
-    for (const e of management)
+    for (const e of management) {
+      if (this.#retiring && e.value.type === 'enqueue') {
+        this.#log.error(
+          { event: e.id, requestedBy: e.value.requestedBy, commit: e.value.commit },
+          'enqueue for a pipeline removed from the layout; dropped',
+        );
+        continue;
+      }
       await guarded('management', e.id, () => applyManagement(d, e.value, ctx));
+    }
     for (const e of results) await guarded('result', e.id, () => applyResult(d, e.value, ctx));
     for (const e of triggers) await guarded('trigger', e.id, () => applyTrigger(d, e.value, ctx));
   }
