@@ -15,6 +15,7 @@ import {
   ZkLease,
   ZkNodeExistsError,
   ZkNoNodeError,
+  ZkSessionLostError,
   type ZkClient,
   type ZkLockLostError,
   type ZkPaths,
@@ -44,6 +45,8 @@ export type ClaimResult =
 
 /** One stale read costs one more: a request that changed under us is read again once. */
 const ATTEMPTS = 2;
+/** Reads after a claim's connection loss before the executor gives its lease back unused. */
+const AFTER_LOSS_READS = 5;
 
 export function requestDocument(
   client: ZkClient,
@@ -118,21 +121,33 @@ async function afterLoss(
   session: string | undefined,
 ): Promise<ClaimResult> {
   const why = 'connection lost while claiming';
-  try {
-    await o.client.waitConnected({ timeoutMs: o.client.sessionTimeoutMs * 2 });
-    const now = await requestDocument(o.client, o.paths, stored.value.id).readStored();
-    const ours =
-      now?.value.state === 'running' &&
-      now.value.executor === stored.value.executor &&
-      now.value.startedAt === stored.value.startedAt;
-    if (ours && o.client.sessionId === session) {
+  const doc = requestDocument(o.client, o.paths, stored.value.id);
+  // Read until decided: giving up while the session lives could leave our
+  // lease on a RUNNING request that no build runs and no sweep sees as lost.
+  for (let read = 1; read <= AFTER_LOSS_READS; read++) {
+    try {
+      await o.client.waitConnected({ timeoutMs: o.client.sessionTimeoutMs * 2 });
+      // Another session: a lease we took went with the old one; the sweep retries the request.
+      if (o.client.sessionId !== session) return { claimed: false, why };
+      const now = await doc.readStored();
+      const ours =
+        now?.value.state === 'running' &&
+        now.value.executor === stored.value.executor &&
+        now.value.startedAt === stored.value.startedAt;
+      // Not committed: the transaction took no lease either.
+      if (!ours) return { claimed: false, why };
       lock.taken(session);
       if (o.stillClaiming())
         return { claimed: true, claim: { request: now.value, stored: now, lock } };
-    } else if (!ours) return { claimed: false, why };
-    await lock.release();
-  } catch {
-    // Our session is gone, and our lease with it.
+      break;
+    } catch (e) {
+      if (e instanceof ZkSessionLostError) return { claimed: false, why };
+      if (!(e instanceof ZkConnectionLossError)) break;
+    }
   }
+  // Undecided, or decided against running it: a lease of ours, if any, goes,
+  // so a request left RUNNING is seen as lost and retried.
+  if (lock.state === 'idle') lock.taken(session);
+  await lock.release().catch(() => undefined);
   return { claimed: false, why };
 }

@@ -12,7 +12,7 @@ import {
   buildCompletedEventCodec,
   type BuildRequest,
 } from '../model/index.js';
-import { commit, type Stored } from '../zk/document.js';
+import { commit, type Stored, type ZkDocument } from '../zk/document.js';
 import {
   ZkBadVersionError,
   ZkConnectionLossError,
@@ -28,6 +28,8 @@ export type ReportResult =
   | { readonly reported: false; readonly why: string };
 
 const ATTEMPTS = 5;
+/** Reads of the request after a report's connection loss, each after waiting for the session. */
+const REREADS = 5;
 
 export class Reporter {
   /** Result queues whose nodes exist; transactions need them first. */
@@ -53,15 +55,15 @@ export class Reporter {
     };
     let at: Stored<BuildRequest> | null = claim.stored;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      // Before the lease check: a report that committed took the lease with it.
+      if (at && sameCompletion(at.value, mine, outcome)) {
+        lock.returned(true);
+        return { reported: true, eventId: '(committed before a connection loss)' };
+      }
       if (lock.signal?.aborted !== false) return { reported: false, why: 'build lock lost' };
       if (!at) return { reported: false, why: 'request deleted' };
-      if (!stillOurs(at.value, mine)) {
-        if (sameCompletion(at.value, mine, outcome)) {
-          lock.returned(true);
-          return { reported: true, eventId: '(committed before a connection loss)' };
-        }
+      if (!stillOurs(at.value, mine))
         return { reported: false, why: `request changed: ${at.value.state}` };
-      }
       // A short disconnect is not a lost lock: wait for the session to come back.
       if (this.client.state !== 'connected')
         await this.client.waitConnected({ timeoutMs: this.client.sessionTimeoutMs * 2 });
@@ -90,14 +92,29 @@ export class Reporter {
           lock.returned(false);
           throw e;
         }
-        if (e instanceof ZkConnectionLossError)
-          await this.client.waitConnected({ timeoutMs: this.client.sessionTimeoutMs * 2 });
-        at = await doc.readStored();
+        at = await this.#reread(doc);
         // Committed after all: the lease went with it; otherwise it is still ours.
         if (!at || !sameCompletion(at.value, mine, outcome)) lock.returned(false);
       }
     }
     return { reported: false, why: `request kept changing (${ATTEMPTS} attempts)` };
+  }
+
+  /**
+   * The request after a failed report, across further connection losses:
+   * giving up here would release a lease whose build may have reported, and
+   * a scheduler would then run a finished deploy again as LOST.
+   */
+  async #reread(doc: ZkDocument<BuildRequest>): Promise<Stored<BuildRequest> | null> {
+    for (let read = 1; ; read++) {
+      try {
+        if (this.client.state !== 'connected')
+          await this.client.waitConnected({ timeoutMs: this.client.sessionTimeoutMs * 2 });
+        return await doc.readStored();
+      } catch (e) {
+        if (!(e instanceof ZkConnectionLossError) || read >= REREADS) throw e;
+      }
+    }
   }
 
   async #queue(pipeline: string): Promise<ZkEventQueue<BuildCompletedEvent>> {

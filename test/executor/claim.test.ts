@@ -17,6 +17,7 @@ import {
 import { LostBuildDetector } from '../../src/scheduler/runtime/lost-builds.js';
 import { ZkDocument } from '../../src/zk/document.js';
 import type { ZkLease } from '../../src/zk/lease.js';
+import { ZkConnectionLossError } from '../../src/zk/errors.js';
 import { ZkPaths } from '../../src/zk/paths.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
@@ -115,6 +116,43 @@ describe('claim and report transactions', () => {
     expect(claim.lock.state).toBe('returned');
     // Deleted by our own report: not a loss (the build would be aborted for nothing).
     expect(lost).toEqual([]);
+    await zk.deleteRecursive(paths.pipelineResultEvents('deploy'));
+    await doc(r.id).delete();
+  });
+
+  it('keeps a claim that committed though the connection dropped twice before it was read back', async () => {
+    const r = await put(request());
+    // The claim's transaction commits, then its answer and the first read back are lost.
+    let failTransaction = true;
+    let failReads = 1;
+    const flaky = new Proxy(zk, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+        if (prop === 'transaction')
+          return async (...a: unknown[]) => {
+            const created = await fn(...a);
+            if (!failTransaction) return created;
+            failTransaction = false;
+            throw new ZkConnectionLossError(paths.buildLock(r.id));
+          };
+        if (prop === 'get')
+          return async (...a: unknown[]) => {
+            if (!failTransaction && failReads-- > 0) throw new ZkConnectionLossError(String(a[0]));
+            return fn(...a);
+          };
+        return fn;
+      },
+    }) as ZooKeeperClient;
+    const result = await tryClaim(r.id, options(flaky));
+    expect(result.claimed).toBe(true);
+    expect(failReads).toBeLessThan(0);
+    const lease = await zk.exists(paths.buildLock(r.id));
+    expect(lease?.ephemeralOwner).toBe(zk.sessionId);
+    if (!result.claimed) return;
+    expect((await new Reporter(zk, paths).report(result.claim, outcome())).reported).toBe(true);
+    expect(await zk.exists(paths.buildLock(r.id))).toBeNull();
     await zk.deleteRecursive(paths.pipelineResultEvents('deploy'));
     await doc(r.id).delete();
   });

@@ -67,7 +67,7 @@ export class Scheduler {
   #follower: LayoutFollower | undefined;
   #lost: LostBuildDetector | undefined;
   #lastSweep = -Infinity;
-  /** An executor came or went (a dead one takes its leases along): sweep in the next round. */
+  /** An executor came or went (a dead one usually takes its leases along): sweep in the next round. */
   #sweepDue = false;
   #triggers: SchedulerTriggers | undefined;
   #stopWatching: (() => void) | undefined;
@@ -77,7 +77,8 @@ export class Scheduler {
   #closing: Promise<void> | undefined;
   #rounds = 0;
   /** Pipelines whose busy lock this scheduler watches (one watch each). */
-  readonly #lockWatches = new Set<string>();
+  /** Pipelines whose lock is watched, with the session the watch was set in. */
+  readonly #lockWatches = new Map<string, string | undefined>();
 
   constructor(options: SchedulerOptions, deps: SchedulerDeps) {
     this.options = resolveSchedulerOptions(options);
@@ -331,7 +332,7 @@ export class Scheduler {
         await this.#runPass(pass, signal);
       }
       // After the passes, so no result waits for it; when an executor came or went
-      // (a dead one's leases vanish with its registration), and at most twice per
+      // (a dead one's leases usually vanish with its registration), and at most twice per
       // safety interval otherwise, so the safety tick's rounds still sweep.
       const due = performance.now() - this.#lastSweep >= this.options.safetyIntervalMs / 2;
       if (due || this.#sweepDue) {
@@ -356,16 +357,21 @@ export class Scheduler {
    * as its lock node goes, not at the next safety tick (failover time).
    */
   #wakeWhenFree(pipeline: string): void {
-    if (this.#lockWatches.has(pipeline)) return;
-    this.#lockWatches.add(pipeline);
+    const session = this.#deps.zk.sessionId;
+    // A watch dies with the session it was set in, without firing: set it again.
+    if (this.#lockWatches.has(pipeline) && this.#lockWatches.get(pipeline) === session) return;
+    this.#lockWatches.set(pipeline, session);
+    const forget = (): void => {
+      if (this.#lockWatches.get(pipeline) === session) this.#lockWatches.delete(pipeline);
+    };
     const fired = (): void => {
-      this.#lockWatches.delete(pipeline);
+      forget();
       this.#wake();
     };
     this.#deps.zk
       .children(this.#deps.paths.pipelineLock(pipeline), fired)
       .then((nodes) => nodes.length === 0 && fired())
-      .catch(() => this.#lockWatches.delete(pipeline));
+      .catch(forget);
   }
 
   async #runPass(pass: PipelinePasses, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * What wakes a scheduler: any change to the queues it consumes or to the
- * set of executors (one that dies takes its build leases along), and a
- * periodic safety tick (a lease deleted otherwise is seen only by looking).
+ * set of executors (one that dies usually takes its build leases along), and
+ * a periodic safety tick: a lease can also vanish without any change to the
+ * registry's children (an old session expiring after its replacement
+ * registered), and is then seen only by looking.
  * Build requests are not watched: schedulers alone create and delete them.
  * Wake-ups are coalesced by the caller; this only says "look again".
  */
