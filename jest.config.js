@@ -17,9 +17,6 @@ export default {
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   testTimeout: 60_000,
-  // Once in a while a handle outlives its test file and jest (in band on
-  // 2 cores) waits on it forever after every test passed; under investigation.
-  forceExit: true,
   // One ZooKeeper per run, shared by test files through per-file chroots.
   globalSetup: '<rootDir>/test/support/zk-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/zk-global-teardown.ts',
