@@ -9,6 +9,7 @@ import {
   BastionTimeoutError,
   BastionUploadError,
   BastionWorkspaceError,
+  SshConnectionLostError,
 } from './errors.js';
 import { LineSplitter } from './lines.js';
 import {
@@ -36,7 +37,11 @@ export interface PlaybookRun {
   inventory?: string;
   /** Job vars: written to a file on the bastion (mode 0600), passed as `-e @file`. */
   vars?: Record<string, unknown>;
-  /** Playbook time limit, counted from its start (not from waiting for a channel). */
+  /**
+   * Playbook time limit, counted from when its run request is sent to the job
+   * runner: a job stuck waiting there for its workspace lock times out too.
+   * Not counted: waiting for a job runner to start (bounded on its own).
+   */
   timeoutMs?: number;
   /** Cancels the build: the remote process group is killed. */
   signal?: AbortSignal;
@@ -166,20 +171,24 @@ export class AnsibleRunner {
         signal: abort.signal,
         onStdout: (c) => stdout.push(c),
         onStderr: (c) => stderr.push(c),
-        onStart: () => {
-          startedAt = Date.now();
+        onSent: () => {
           if (spec.timeoutMs !== undefined) {
             const limit = spec.timeoutMs;
             timer = setTimeout(() => abort.abort(new BastionTimeoutError(limit)), limit);
           }
+        },
+        onStart: () => {
+          startedAt = Date.now();
         },
       });
       stdout.end();
       stderr.end();
       return this.#outcome(spec, result, startedAt, abort.signal);
     } catch (e) {
-      // Cancelled while waiting for the runner: the playbook never ran.
-      if (abort.signal.aborted && startedAt === null)
+      // Cancelled while waiting for the runner: the playbook never ran. Unless it may
+      // have (the runner was lost after the request went out): that must not pass as ended.
+      const mayRun = e instanceof SshConnectionLostError && e.started && !e.groupKilled;
+      if (abort.signal.aborted && startedAt === null && !mayRun)
         return outcomeOf(abort.signal, null, null, null);
       throw toError(e);
     } finally {

@@ -3,7 +3,7 @@ import { toError } from '../errors.js';
 import type { BastionConnection, RemoteChannel } from './connection.js';
 import { SshConnectionLostError } from './errors.js';
 import { shJoin, validateId, validateRemoteDir } from './quote.js';
-import { GROUP_SCRIPT, KILL_SCRIPT, PGID_MARKER } from './scripts.js';
+import { GROUP_SCRIPT, KILL_ORPHANS_SCRIPT, KILL_SCRIPT, PGID_MARKER } from './scripts.js';
 
 export interface GroupExecOptions {
   /** Directory on the bastion for pid files, e.g. `<root>/.run`. */
@@ -192,6 +192,32 @@ export async function killByPidFile(
   );
   if (result.exitCode !== 0)
     throw new Error(`kill of group ${pg} (${pidFile}) exited ${result.exitCode}: ${result.stderr}`);
+}
+
+/**
+ * Kills the groups named by several pid files in ONE control command (TERM
+ * all, KILL each after its grace), then removes `remove`. Resolves with the
+ * pid files whose group was seen and is gone; a missing pid file is not in it.
+ */
+export async function killOrphans(
+  conn: BastionConnection,
+  groups: readonly { readonly pidFile: string; readonly graceMs: number }[],
+  remove: readonly string[] = [],
+): Promise<Set<string>> {
+  const pairs = groups.flatMap((g) => [String(Math.max(0, Math.ceil(g.graceMs / 100))), g.pidFile]);
+  const graceMs = Math.max(0, ...groups.map((g) => g.graceMs));
+  // Bounded: the script gives KILL 5 s after the longest grace; beyond that the watchdog is gone too.
+  const result = await execControl(
+    conn,
+    ['sh', '-c', KILL_ORPHANS_SCRIPT, 'drawbridge-kill-orphans', ...pairs, '--', ...remove],
+    AbortSignal.timeout(graceMs + 20_000),
+  );
+  if (result.exitCode !== 0)
+    throw new Error(`killing orphaned groups exited ${result.exitCode}: ${result.stderr}`);
+  const gone = new Set<string>();
+  for (const line of result.stdout.split('\n'))
+    if (line.startsWith('gone ')) gone.add(line.slice(5));
+  return gone;
 }
 
 export interface ControlResult {

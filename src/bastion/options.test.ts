@@ -29,7 +29,7 @@ describe('bastion connection options', () => {
   });
 
   it('rejects unusable values', () => {
-    expect(() => resolveOptions({ ...base, maxSessions: 2 })).toThrow(BastionConfigError);
+    expect(() => resolveOptions({ ...base, maxSessions: 3 })).toThrow(BastionConfigError);
     expect(() => resolveOptions({ ...base, port: 0 })).toThrow(BastionConfigError);
     expect(() => resolveOptions({ ...base, keepaliveIntervalMs: -1 })).toThrow(BastionConfigError);
     expect(() => resolveOptions({ ...base, hostKey: [] })).toThrow(BastionConfigError);

@@ -15,7 +15,7 @@ export interface BastionConnectionOptions {
    * known_hosts lines. A connection is refused unless the bastion's key matches one.
    */
   hostKey: string | readonly string[];
-  /** The bastion's sshd MaxSessions (default 10, as sshd). Must be at least 3. */
+  /** The bastion's sshd MaxSessions (default 10, as sshd). Must be at least 4. */
   maxSessions?: number;
   /** SSH keepalive interval, default 15000 ms; 0 disables. */
   keepaliveIntervalMs?: number;
@@ -63,7 +63,8 @@ export function resolveOptions(o: BastionConnectionOptions): ResolvedOptions {
     passphrase: o.passphrase,
     hostKeys: Object.freeze(pins),
     hostKeyAlgorithms: Object.freeze(algorithmsFor(pins)),
-    maxSessions: int('maxSessions', o.maxSessions ?? 10, 3, 10_000),
+    // Two channels are reserved, the job runner holds a job-lane one for good, a checkout needs one more.
+    maxSessions: int('maxSessions', o.maxSessions ?? 10, 4, 10_000),
     keepaliveIntervalMs: int('keepaliveIntervalMs', o.keepaliveIntervalMs ?? 15_000, 0, 3_600_000),
     keepaliveCountMax: int('keepaliveCountMax', o.keepaliveCountMax ?? 3, 1, 1000),
     readyTimeoutMs: int('readyTimeoutMs', o.readyTimeoutMs ?? 20_000, 1, 3_600_000),

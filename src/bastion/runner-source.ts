@@ -1,16 +1,20 @@
 /**
  * The job runner: a Python 3.8+ program (standard library only) that the
  * executor starts on the bastion over one exec channel, as
- * `python3 -c RUNNER_SOURCE`, so nothing is installed there. It runs every
+ * `python3 -I -c RUNNER_SOURCE` (isolated: a json.py in the login directory
+ * cannot shadow the standard library), so nothing is installed there. It runs every
  * build's process over that one channel; see docs/bastion.md for the protocol.
  *
  * In, on stdin: one JSON request per line.
  *   {"op":"run","id":N,"argv":[..],"env":{..},"cwd":DIR,"pidFile":PATH,"nice":0..19,
  *    "vars":{"path":P,"content":S}?,"workspace":{"buildset":B,"lock":L,"sha":H,"playbook":R?}?}
  *   {"op":"kill","id":N,"graceMs":MS}
- * Out, on stdout: frames of a 9-byte header (type, uint32 id, uint32 length; big-endian) and a payload.
+ * Out, on stdout: the PREAMBLE line (anything a login shell printed before it is
+ * skipped by the client), then frames of a 9-byte header (type, uint32 id, uint32 length; big-endian) and a payload.
  *   H hello {pid, python}   S started {pgid}   O / E stdout / stderr bytes
- *   X exited {code, signal}   F refused before start {kind, message}
+ *   X exited {code, signal, runner?}   F refused before start {kind, message}
+ *   An X or F caused by the runner's own ending (SIGTERM/SIGHUP, stdin EOF) carries
+ *   "runner":"ending"; such an X also says whether the group is gone ("groupGone").
  * End of stdin (channel or connection gone) is the watchdog: TERM every group,
  * KILL what is left after 3 s, remove pid and vars files, exit.
  *
@@ -18,8 +22,11 @@
  * selectors loop, no shell or fork per build beyond the job itself.
  * No backquote or dollar-brace below: this is a TypeScript template literal.
  */
+/** The runner's first output line; the client skips whatever comes before it. */
+export const RUNNER_PREAMBLE = 'drawbridge-runner-v1';
+
 export const RUNNER_SOURCE = String.raw`
-import fcntl, json, os, selectors, signal, struct, subprocess, sys, time
+import fcntl, json, os, selectors, signal, struct, subprocess, sys, time, traceback
 
 HDR = struct.Struct('>cII')
 CHUNK = 65536
@@ -34,6 +41,16 @@ inbuf = bytearray()
 jobs = {}
 waiting = {}
 state = {'ending': None, 'paused': False, 'writing': False, 'stdout_ok': True}
+PREAMBLE = b'\ndrawbridge-runner-v1\n'
+
+
+def complain(what):
+    # stderr is the executor's diagnostics tail; a failure there must not matter.
+    try:
+        sys.stderr.write('drawbridge-runner: %s\n%s' % (what, traceback.format_exc()))
+        sys.stderr.flush()
+    except Exception:
+        pass
 
 
 def send(kind, jid, payload=b''):
@@ -58,10 +75,13 @@ def vars_path(req):
     return (req.get('vars') or {}).get('path')
 
 
-def refuse(jid, kind, message, req=None):
+def refuse(jid, kind, message, req=None, extra=None):
     if req is not None:
         unlink(vars_path(req))
-    send_json(b'F', jid, {'kind': kind, 'message': message})
+    obj = {'kind': kind, 'message': message}
+    if extra:
+        obj.update(extra)
+    send_json(b'F', jid, obj)
 
 
 def signal_group(pgid, sig):
@@ -98,6 +118,8 @@ class Job(object):
         self.kill_at = None
         self.hard_at = None
         self.reaped = False
+        # Set when the runner's own ending (not the client) killed it.
+        self.by_runner = False
 
 
 def write_file(path, data, mode):
@@ -116,21 +138,13 @@ def write_file(path, data, mode):
         os.close(fd)
 
 
-def head_of(d, sha):
-    # A detached HEAD file holds the commit itself; git is asked only when it does not match.
+def head_of(d):
+    # Workspaces are detached checkouts: HEAD holds the commit itself. Never run git
+    # here: it would freeze the loop, and with it every job's output, reaping and kills.
     try:
-        with open(os.path.join(d, '.git', 'HEAD')) as f:
-            got = f.readline().strip()
+        with open(os.path.join(d, '.git', 'HEAD'), errors='replace') as f:
+            return f.readline(200).strip()
     except OSError:
-        got = ''
-    if got == sha:
-        return got
-    try:
-        r = subprocess.run(['git', 'rev-parse', '--verify', '-q', 'HEAD'], cwd=d,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, timeout=60)
-        return r.stdout.decode('utf-8', 'replace').strip()
-    except (OSError, subprocess.SubprocessError):
         return ''
 
 
@@ -141,9 +155,9 @@ def check(req):
     d = req['cwd']
     if not os.path.isdir(d):
         return ('no-workspace', 'workspace %s does not exist' % d)
-    got = head_of(d, ws['sha'])
+    got = head_of(d)
     if got != ws['sha']:
-        return ('wrong-commit', 'workspace HEAD is %s, expected %s' % (got or 'missing', ws['sha']))
+        return ('wrong-commit', 'workspace HEAD holds %s, expected %s' % (json.dumps(got) if got else 'nothing', ws['sha']))
     pb = ws.get('playbook')
     if pb and not os.path.exists(os.path.join(d, pb)):
         return ('playbook-missing', 'playbook %s does not exist in %s' % (pb, d))
@@ -176,6 +190,18 @@ def run(req):
 
 
 def launch(req, lockfd):
+    # Whatever goes wrong with one request refuses that request only: an exception
+    # escaping the loop would end the runner and orphan every other job.
+    jid = req['id']
+    try:
+        launch_checked(req, lockfd)
+    except Exception as e:
+        complain('cannot start job %d' % jid)
+        if jid not in jobs:
+            refuse(jid, 'bad-request', '%s: %s' % (type(e).__name__, e), req)
+
+
+def launch_checked(req, lockfd):
     jid = req['id']
     bad = check(req)
     if bad:
@@ -183,7 +209,12 @@ def launch(req, lockfd):
     v = req.get('vars')
     if v:
         try:
-            write_file(v['path'], v['content'].encode(), 0o600)
+            data = v['content'].encode('utf-8')
+        except UnicodeEncodeError as e:
+            # A lone surrogate (JSON.stringify passes one through as an escape): no file can hold it as UTF-8.
+            return refuse(jid, 'bad-request', 'vars content is not valid Unicode: %s' % e, req)
+        try:
+            write_file(v['path'], data, 0o600)
         except OSError as e:
             return refuse(jid, 'vars', 'cannot write %s: %s' % (v['path'], e.strerror), req)
     env = dict(os.environ)
@@ -198,6 +229,23 @@ def launch(req, lockfd):
     except (OSError, ValueError, TypeError) as e:
         return refuse(jid, 'spawn', 'cannot run %s: %s' % (argv[0] if argv else '(nothing)', e), req)
     job = Job(jid, req, proc)
+    try:
+        started(job, req)
+    except Exception:
+        # The process exists but is not tracked: it must not outlive this refusal.
+        signal_group(job.pgid, signal.SIGKILL)
+        proc.wait()
+        for fd in list(job.files):
+            close_pipe(job, fd)
+        for f in (proc.stdout, proc.stderr):
+            f.close()
+        unlink(req.get('pidFile'))
+        raise
+
+
+def started(job, req):
+    jid = job.id
+    proc = job.proc
     nice = req.get('nice') or 0
     if nice:
         try:
@@ -232,7 +280,10 @@ def kill(req):
         os.close(fd)
         return refuse(jid, 'canceled', 'canceled before it started', r)
     job = jobs.get(jid)
-    if job is None or job.kill_at is not None:
+    if job is None:
+        return
+    job.by_runner = False
+    if job.kill_at is not None:
         return
     job.kill_at = time.monotonic() + grace
     signal_group(job.pgid, signal.SIGTERM)
@@ -263,11 +314,35 @@ def close_pipe(job, fd):
 
 def reap():
     for job in list(jobs.values()):
-        if not job.reaped and job.proc.poll() is not None:
-            job.reaped = True
-            for fd in list(job.files):
-                drain(job, fd)
-            settle(job, None)
+        try:
+            if not job.reaped and job.proc.poll() is not None:
+                job.reaped = True
+                for fd in list(job.files):
+                    drain(job, fd)
+                settle(job, None)
+        except Exception:
+            lost(job, 'reaping')
+
+
+def lost(job, what):
+    # One job's trouble must not end the loop (and orphan the others): kill it, report it gone.
+    complain('%s job %d' % (what, job.id))
+    signal_group(job.pgid, signal.SIGKILL)
+    for fd in list(job.files):
+        try:
+            close_pipe(job, fd)
+        except Exception:
+            pass
+    if jobs.get(job.id) is job:
+        try:
+            job.proc.wait(timeout=1)
+        except Exception:
+            pass
+        try:
+            finish(job)
+        except Exception:
+            jobs.pop(job.id, None)
+            send_json(b'X', job.id, {'code': None, 'signal': 'KILL'})
 
 
 def drain(job, fd):
@@ -309,9 +384,14 @@ def finish(job):
             name = signal.Signals(-rc).name[3:]
         except ValueError:
             name = str(-rc)
-        send_json(b'X', job.id, {'code': 128 - rc, 'signal': name})
+        x = {'code': 128 - rc, 'signal': name}
     else:
-        send_json(b'X', job.id, {'code': rc, 'signal': None})
+        x = {'code': rc, 'signal': None}
+    if job.by_runner:
+        # Not the playbook's result: the client reports the runner lost, retryable if the group is gone.
+        x['runner'] = 'ending'
+        x['groupGone'] = job.pgid not in live_groups()
+    send_json(b'X', job.id, x)
 
 
 def tick():
@@ -322,8 +402,12 @@ def tick():
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             continue
-        except OSError:
-            pass
+        except OSError as e:
+            del waiting[jid]
+            os.close(fd)
+            ws = req.get('workspace') or {}
+            refuse(jid, 'no-workspace', 'cannot lock the workspace of buildset %s: %s' % (ws.get('buildset'), e.strerror), req)
+            continue
         del waiting[jid]
         try:
             launch(req, fd)
@@ -333,28 +417,31 @@ def tick():
     for job in list(jobs.values()):
         if job.kill_at is None:
             continue
-        if job.hard_at is None and now >= job.kill_at:
-            if groups is None:
-                groups = live_groups()
-            if job.pgid in groups or not job.reaped:
-                signal_group(job.pgid, signal.SIGKILL)
-            job.hard_at = now
-        groups = settle(job, groups)
+        try:
+            if job.hard_at is None and now >= job.kill_at:
+                if groups is None:
+                    groups = live_groups()
+                if job.pgid in groups or not job.reaped:
+                    signal_group(job.pgid, signal.SIGKILL)
+                job.hard_at = now
+            groups = settle(job, groups)
+        except Exception:
+            lost(job, 'killing')
 
 
 def begin_end():
     if state['ending'] is not None:
         return
     state['ending'] = time.monotonic() + WATCHDOG_S
-    try:
-        sel.unregister(0)
-    except (KeyError, ValueError):
-        pass
+    # Id 0: tells the client to send new jobs to a new runner. Requests that still come are refused.
+    refuse(0, 'runner-ending', 'the job runner is ending', None, {'runner': 'ending'})
     for jid in list(waiting):
         req, fd = waiting.pop(jid)
         os.close(fd)
-        unlink(vars_path(req))
+        refuse(jid, 'runner-ending', 'the job runner is ending', req, {'runner': 'ending'})
     for job in jobs.values():
+        if job.kill_at is None:
+            job.by_runner = True
         if job.kill_at is None or job.kill_at > state['ending']:
             job.kill_at = state['ending']
         signal_group(job.pgid, signal.SIGTERM)
@@ -398,6 +485,10 @@ def read_requests():
     except OSError:
         data = b''
     if not data:
+        try:
+            sel.unregister(0)
+        except (KeyError, ValueError):
+            pass
         begin_end()
         return
     inbuf.extend(data)
@@ -420,6 +511,8 @@ def handle(line):
         jid = int(req.get('id', 0))
         op = req.get('op')
         if op == 'run':
+            if state['ending'] is not None:
+                return refuse(jid, 'runner-ending', 'the job runner is ending', req, {'runner': 'ending'})
             if jid in jobs or jid in waiting:
                 return refuse(jid, 'bad-request', 'id %d is in use' % jid)
             run(req)
@@ -446,6 +539,7 @@ def main():
     os.set_blocking(1, False)
     sel.register(0, selectors.EVENT_READ, 'in')
     sel.register(wake_r, selectors.EVENT_READ, 'wake')
+    out.extend(PREAMBLE)
     send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0]})
     while True:
         flush()
@@ -454,25 +548,39 @@ def main():
             break
         busy = waiting or ending is not None or any(j.kill_at is not None for j in jobs.values())
         for key, _ in sel.select(TICK_S if busy else None):
-            data = key.data
-            if data == 'in':
-                read_requests()
-            elif data == 'out':
-                flush()
-            elif data == 'wake':
-                try:
-                    while os.read(wake_r, 512):
-                        pass
-                except OSError:
-                    pass
-                reap()
-            else:
-                job, kind = data
-                if key.fd in job.files:
-                    pump(job, kind, key.fd)
+            # Last guard: the loop outlives any bug, since its end orphans every job.
+            try:
+                event(key, wake_r)
+            except Exception:
+                complain('event on fd %d' % key.fd)
         if busy:
-            tick()
+            try:
+                tick()
+            except Exception:
+                complain('tick')
     flush()
+
+
+def event(key, wake_r):
+    data = key.data
+    if data == 'in':
+        read_requests()
+    elif data == 'out':
+        flush()
+    elif data == 'wake':
+        try:
+            while os.read(wake_r, 512):
+                pass
+        except OSError:
+            pass
+        reap()
+    else:
+        job, kind = data
+        if key.fd in job.files:
+            try:
+                pump(job, kind, key.fd)
+            except Exception:
+                lost(job, 'reading')
 
 
 main()

@@ -2,10 +2,10 @@ import { pino, type Logger } from 'pino';
 import { toError } from '../errors.js';
 import type { BastionConnection, RemoteChannel } from './connection.js';
 import { BastionCommandError, SshConnectionLostError } from './errors.js';
-import { killByPidFile } from './exec.js';
+import { killOrphans } from './exec.js';
 import { encodeRequest, FrameReader, jsonPayload, type Frame } from './frames.js';
 import { shJoin, validateId, validateRemoteDir } from './quote.js';
-import { RUNNER_SOURCE } from './runner-source.js';
+import { RUNNER_PREAMBLE, RUNNER_SOURCE } from './runner-source.js';
 
 /** Why the runner did not start a job (see docs/bastion.md, "The job runner"). */
 export type RunnerRefusal =
@@ -15,6 +15,7 @@ export type RunnerRefusal =
   | 'vars'
   | 'spawn'
   | 'canceled'
+  | 'runner-ending'
   | 'bad-request';
 
 export interface RunnerWorkspace {
@@ -43,6 +44,11 @@ export interface RunnerJob {
   /** TERM → KILL grace when the signal aborts the job. Default 5000 ms. */
   readonly killGraceMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Called once the run request is written to the runner: from then on the job
+   * may be running (it may also still wait for its workspace lock).
+   */
+  readonly onSent?: () => void;
   /** Called once the job's process group exists, with its id. */
   readonly onStart?: (pgid: number) => void;
   readonly onStdout?: (chunk: Buffer) => void;
@@ -74,6 +80,9 @@ export interface BastionRunnerOptions {
 
 const HELLO_TIMEOUT_MS = 30_000;
 const STDERR_TAIL = 4096;
+/** What a login shell may print before the runner starts; more is not a shell's greeting. */
+const MAX_NOISE = 64 * 1024;
+const PREAMBLE = Buffer.from(`\n${RUNNER_PREAMBLE}\n`);
 
 const shared = new WeakMap<BastionConnection, Map<string, BastionRunner>>();
 
@@ -137,7 +146,8 @@ export class BastionRunner {
   }
 
   async #start(): Promise<RunnerSession> {
-    const command = `exec ${shJoin([this.python, '-c', RUNNER_SOURCE])}`;
+    // -I: isolated, so a json.py (or any module) in the login directory cannot shadow the stdlib.
+    const command = `exec ${shJoin([this.python, '-I', '-c', RUNNER_SOURCE])}`;
     const remote = await this.conn.exec(command, 'job');
     const session = new RunnerSession(this.conn, remote, this.python, this.#log, () => {
       // Lost: the next job starts a new runner.
@@ -154,6 +164,8 @@ export class BastionRunner {
 interface Pending {
   readonly job: RunnerJob;
   readonly pidFile: string;
+  /** The run request was written: the job may be running unless a refusal comes back. */
+  sent: boolean;
   pgid: number | null;
   aborted: boolean;
   resolve(result: RunnerResult): void;
@@ -168,8 +180,13 @@ class RunnerSession {
   readonly #reader: FrameReader;
   #nextId = 1;
   #closed = false;
+  /** The runner is ending (or gone): new jobs go to a new runner. */
+  #retired = false;
   #stderr = '';
   #hello: { resolve(): void; reject(e: Error): void } | undefined;
+  /** Output before the preamble (a login shell's noise), until the preamble is seen. */
+  #noise: Buffer | null = Buffer.alloc(0);
+  #corrupt: Error | undefined;
 
   constructor(
     private readonly conn: BastionConnection,
@@ -193,10 +210,12 @@ class RunnerSession {
     const { channel } = remote;
     channel.on('data', (chunk: Buffer) => {
       try {
-        this.#reader.push(chunk);
+        const frames = this.#skipNoise(chunk);
+        if (frames) this.#reader.push(frames);
       } catch (e) {
         // Nothing after a corrupt frame can be trusted: end the runner; its jobs are reclaimed.
         this.log.error({ err: toError(e) }, 'job runner stream corrupt, closing it');
+        this.#corrupt = toError(e);
         channel.close();
       }
     });
@@ -207,9 +226,28 @@ class RunnerSession {
     channel.once('close', () => this.#onClose());
   }
 
+  /** The bytes after the preamble, once it was seen; throws when too much came without one. */
+  #skipNoise(chunk: Buffer): Buffer | undefined {
+    if (this.#noise === null) return chunk;
+    const buf = Buffer.concat([this.#noise, chunk]);
+    const at = buf.indexOf(PREAMBLE);
+    if (at < 0) {
+      if (buf.length > MAX_NOISE + PREAMBLE.length)
+        throw new Error(
+          `no job runner preamble in the first ${MAX_NOISE} bytes: ${JSON.stringify(buf.subarray(0, 200).toString('latin1'))}`,
+        );
+      this.#noise = buf;
+      return undefined;
+    }
+    if (at > 0)
+      this.log.debug({ noise: buf.subarray(0, at).toString() }, 'login shell output skipped');
+    this.#noise = null;
+    return buf.subarray(at + PREAMBLE.length);
+  }
+
   run(job: RunnerJob): Promise<RunnerResult> {
     const pidFile = `${validateRemoteDir(job.runDir)}/${validateId('command id', job.name)}.pid`;
-    if (this.#closed)
+    if (this.#closed || this.#retired)
       return Promise.reject(new SshConnectionLostError(this.conn.options.host, false));
     const id = this.#nextId++;
     const graceMs = job.killGraceMs ?? 5_000;
@@ -226,6 +264,7 @@ class RunnerSession {
       const pending: Pending = {
         job,
         pidFile,
+        sent: false,
         pgid: null,
         aborted: false,
         resolve: (r) => (done(), resolve(r)),
@@ -243,6 +282,8 @@ class RunnerSession {
         ...(job.vars ? { vars: job.vars } : {}),
         ...(job.workspace ? { workspace: job.workspace } : {}),
       });
+      pending.sent = !this.#closed;
+      if (pending.sent) quietly(() => job.onSent?.());
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });
@@ -257,6 +298,10 @@ class RunnerSession {
       const pid = jsonPayload(frame).pid;
       this.pid = typeof pid === 'number' ? pid : undefined;
       this.#hello?.resolve();
+      return;
+    }
+    if (frame.type === 'F' && frame.id === 0 && jsonPayload(frame).runner === 'ending') {
+      this.#retire();
       return;
     }
     const p = this.#pending.get(frame.id);
@@ -278,6 +323,11 @@ class RunnerSession {
       }
       case 'X': {
         const x = jsonPayload(frame);
+        // Killed by the runner's own ending (SIGTERM/SIGHUP), not by its own doing or ours.
+        if (x.runner === 'ending' && !p.aborted)
+          return p.reject(
+            new SshConnectionLostError(this.conn.options.host, true, x.groupGone === true),
+          );
         return p.resolve({
           kind: 'exited',
           exitCode: typeof x.code === 'number' ? x.code : null,
@@ -288,6 +338,9 @@ class RunnerSession {
       }
       case 'F': {
         const f = jsonPayload(frame);
+        // The runner ended before the job left its lock wait: it never ran.
+        if (f.runner === 'ending' && !p.aborted)
+          return p.reject(new SshConnectionLostError(this.conn.options.host, false));
         return p.resolve({
           kind: 'refused',
           reason: (typeof f.kind === 'string' ? f.kind : 'bad-request') as RunnerRefusal,
@@ -298,26 +351,41 @@ class RunnerSession {
     }
   }
 
+  /** Once only: a later call would clear the start of the runner that replaced this one. */
+  #retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.onClose();
+  }
+
   #onClose(): void {
     this.#closed = true;
-    this.onClose();
+    this.#retire();
     const host = this.conn.options.host;
     const exit = this.remote.exitStatus();
     if (this.pid === undefined) {
+      // A runner that never said hello because of its stream would not do better on a retry.
       this.#hello?.reject(
-        exit === undefined
-          ? new SshConnectionLostError(host, false)
-          : new BastionCommandError(
+        this.#corrupt
+          ? new BastionCommandError(
               `starting the job runner (${this.python})`,
-              exit.code,
-              this.#stderr,
-            ),
+              null,
+              `${this.#stderr}\n${this.#corrupt.message}`,
+            )
+          : exit === undefined
+            ? new SshConnectionLostError(host, false)
+            : new BastionCommandError(
+                `starting the job runner (${this.python})`,
+                exit.code,
+                this.#stderr,
+              ),
       );
     }
     const pending = [...this.#pending.values()];
     if (exit === undefined) {
       // The connection is gone: the runner's watchdog ends the groups, nobody can reach them from here now.
-      for (const p of pending) p.reject(new SshConnectionLostError(host, p.pgid !== null));
+      // Possibly started once the request was written: the runner spawns before its S frame.
+      for (const p of pending) p.reject(new SshConnectionLostError(host, p.sent));
       return;
     }
     if (pending.length > 0 || exit.code !== 0)
@@ -325,22 +393,31 @@ class RunnerSession {
         { exit, running: pending.length, stderr: this.#stderr },
         'job runner ended while the connection is up',
       );
-    for (const p of pending) void this.#reclaim(p);
+    if (pending.length > 0) void this.#reclaim(pending);
   }
 
-  /** The runner died, the connection lives: kill the job's group by its pid file before failing it. */
-  async #reclaim(p: Pending): Promise<void> {
-    let killed = false;
+  /**
+   * The runner died, the connection lives: kill its jobs' groups by their pid
+   * files, all in one control command, before failing them. Retryable only for
+   * a job whose group was seen and killed (or never sent): one without a pid
+   * file may have been spawned just before the runner died, unrecorded.
+   */
+  async #reclaim(pending: readonly Pending[]): Promise<void> {
+    const host = this.conn.options.host;
+    let gone = new Set<string>();
     try {
-      await killByPidFile(this.conn, p.pidFile, p.job.killGraceMs ?? 5_000, {
-        pgid: p.pgid,
-        remove: p.job.vars ? [p.job.vars.path] : [],
-      });
-      killed = true;
+      gone = await killOrphans(
+        this.conn,
+        pending
+          .filter((p) => p.sent)
+          .map((p) => ({ pidFile: p.pidFile, graceMs: p.job.killGraceMs ?? 5_000 })),
+        pending.flatMap((p) => (p.job.vars ? [p.job.vars.path] : [])),
+      );
     } catch (e) {
-      this.log.warn({ err: toError(e), pidFile: p.pidFile }, 'cannot kill an orphaned job');
+      this.log.warn({ err: toError(e) }, 'cannot kill the jobs of a dead job runner');
     }
-    p.reject(new SshConnectionLostError(this.conn.options.host, p.pgid !== null, killed));
+    for (const p of pending)
+      p.reject(new SshConnectionLostError(host, p.sent, gone.has(p.pidFile)));
   }
 }
 

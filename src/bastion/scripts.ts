@@ -168,3 +168,47 @@ exec 8>&-
 ${PRUNE_FUNCTION}
 [ "$keep" -gt 0 ] && prune "$root" "$keep"
 exit 0`;
+
+/**
+ * The groups of a dead job runner's jobs, all at once: one command, so no
+ * kill waits in the control lane behind another's grace period. Arguments are
+ * pairs of a grace in tenths of a second and a pid file, then "--" and files
+ * to remove afterwards (the jobs' vars). TERM every group named by an existing
+ * pid file, KILL each one still alive after its grace. Prints `gone <pid file>`
+ * for each group it saw and saw end; a missing pid file prints nothing (the
+ * job may never have started, or may run on unrecorded).
+ */
+export const KILL_ORPHANS_SCRIPT = `${ALIVE_FUNCTION}
+files=; groups=
+while [ "$#" -ge 2 ] && [ "$1" != -- ]; do
+  pg=$(cat "$2" 2>/dev/null)
+  case "$pg" in
+    '' | *[!0-9]*) ;;
+    *) kill -s TERM -- "-$pg" 2>/dev/null; files="$files $2"; groups="$groups $pg:$1" ;;
+  esac
+  shift 2
+done
+[ "$1" = -- ] && shift
+n=0
+while [ "$n" -lt 1000 ]; do
+  left=
+  for g in $groups; do
+    alive "\${g%:*}" 0 || continue
+    t=\${g#*:}
+    # KILL after the grace; 5 s more for KILL to work before giving up on the group.
+    [ "$n" -ge $((t + 50)) ] && continue
+    left="$left $g"
+    [ "$n" -ge "$t" ] && kill -s KILL -- "-\${g%:*}" 2>/dev/null
+  done
+  [ -z "$left" ] && break
+  groups=$left
+  sleep 0.1
+  n=$((n+1))
+done
+# pidf, not f: alive() sets f.
+for pidf in $files; do
+  pg=$(cat "$pidf" 2>/dev/null)
+  if [ -n "$pg" ] && alive "$pg" 0; then echo "alive $pidf"; else rm -f "$pidf"; echo "gone $pidf"; fi
+done
+[ "$#" -eq 0 ] || rm -f -- "$@"
+exit 0`;

@@ -28,7 +28,8 @@ export function readBastion(f: Fields, dir: string): BastionConfig {
     hostKeys: readHostKeys(f),
     workspaceRoot:
       f.checked('workspaceRoot', 'a path', checkRemoteDir) ?? '/var/lib/drawbridge/workspaces',
-    sessionLimit: f.int('sessionLimit', 10, BASTION_RESERVED_CHANNELS + 1, 10_000),
+    // Beyond the reserved channels, the job runner holds one job-lane channel for good and a checkout needs another.
+    sessionLimit: f.int('sessionLimit', 10, BASTION_RESERVED_CHANNELS + 2, 10_000),
     keepWorkspaces: f.int('keepWorkspaces', 10, 0, 100_000),
     commitSource: f.oneOf<CommitSourceKind>('commitSource', ['fetch', 'push'], 'fetch'),
     keepaliveMs: f.seconds('keepalive', 15, true, 3600),

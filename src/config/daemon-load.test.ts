@@ -604,7 +604,7 @@ describe('parseDaemonConfig: the file as a whole', () => {
         'expected a host key pin: a "SHA256:..." fingerprint (ssh-keygen -lf) or a known_hosts line, got "SHA256:tooshort"',
         'DAEMON_FORMAT',
       ),
-      E(15, 'bastion.sessionLimit', 'expected an integer from 3 to 10000, got 2', 'DAEMON_RANGE'),
+      E(15, 'bastion.sessionLimit', 'expected an integer from 4 to 10000, got 2', 'DAEMON_RANGE'),
       E(17, 'executor.slots', 'expected an integer from 1 to 1000, got 0', 'DAEMON_RANGE'),
       E(
         19,

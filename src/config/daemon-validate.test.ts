@@ -343,11 +343,11 @@ const CASES: Case[] = [
     FORMAT,
   ],
   [
-    'session limit below 3',
-    { bastion: { sessionLimit: '2' } },
+    'session limit below 4: the job runner holds a job-lane channel for good',
+    { bastion: { sessionLimit: '3' } },
     'sessionLimit:',
     'bastion.sessionLimit',
-    'expected an integer from 3 to 10000, got 2',
+    'expected an integer from 4 to 10000, got 3',
     RANGE,
   ],
   [

@@ -250,30 +250,38 @@ describe('ansible runner', () => {
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
   });
 
-  it('checks the pinned commit by the HEAD file, and asks git when HEAD is a branch', async () => {
+  it('checks the pinned commit by the HEAD file alone, never asking git (workspaces are detached)', async () => {
     const bs = 'bs-head';
     await workspaces.checkout(bs, repo.seedSha, { kind: 'fetch', url: repo.url });
     const ws = workspaces.workspacePath(bs);
     const run = (name: string) =>
-      runner.run({
-        buildset: bs,
-        sha: repo.seedSha,
-        build: name,
-        job: name,
-        playbook: 'playbooks/ok.yml',
-      });
+      runner
+        .run({
+          buildset: bs,
+          sha: repo.seedSha,
+          build: name,
+          job: name,
+          playbook: 'playbooks/ok.yml',
+        })
+        .then(
+          (o) => o,
+          (e: unknown) => e,
+        );
     const revParses = (): number =>
       readFileSync(gitLog, 'utf8')
         .split('\n')
         .filter((l) => l.startsWith('rev-parse ')).length;
 
     const before = revParses();
-    expect((await run('head-detached')).result).toBe('SUCCESS');
-    expect(revParses()).toBe(before);
+    expect(await run('head-detached')).toMatchObject({ result: 'SUCCESS' });
 
+    // A branch HEAD is not what a checkout leaves: refused, quoting HEAD, without a git run in the runner's loop.
     execFileSync('git', ['-C', ws, 'checkout', '-q', '-B', 'pinned', repo.seedSha]);
-    expect((await run('head-branch')).result).toBe('SUCCESS');
-    expect(revParses()).toBe(before + 1);
+    const branch = await run('head-branch');
+    expect(branch).toBeInstanceOf(BastionWorkspaceError);
+    expect((branch as Error).message).toContain(
+      `workspace HEAD holds "ref: refs/heads/pinned", expected ${repo.seedSha}`,
+    );
 
     execFileSync('git', [
       '-C',
@@ -288,15 +296,14 @@ describe('ansible runner', () => {
       '-m',
       'moved',
     ]);
+    execFileSync('git', ['-C', ws, 'checkout', '-q', '--detach']);
     const moved = execFileSync('git', ['-C', ws, 'rev-parse', 'HEAD']).toString().trim();
-    const err = await run('head-moved').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await run('head-moved');
     expect(err).toBeInstanceOf(BastionWorkspaceError);
     expect((err as Error).message).toContain(
-      `workspace HEAD is ${moved}, expected ${repo.seedSha}`,
+      `workspace HEAD holds "${moved}", expected ${repo.seedSha}`,
     );
+    expect(revParses()).toBe(before);
   });
 
   it('ends a build whose bastion dies mid-playbook with a clear, non-retryable error', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,33 @@ function niceOf(pid: number): number {
 }
 
 const pidIn = (file: string): number => Number(readFileSync(file, 'utf8').trim());
+
+/** Holds `lock` exclusively (as a checkout does) until `release` exists. */
+async function holdLock(lock: string, release: string): Promise<ChildProcess> {
+  const held = `${release}.held`;
+  const holder = spawn(
+    'flock',
+    [
+      '-x',
+      lock,
+      'sh',
+      '-c',
+      'touch "$1"; while [ ! -e "$2" ]; do sleep 0.05; done',
+      'hold',
+      held,
+      release,
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor('the lock to be held', () => existsSync(held));
+  return holder;
+}
+
+const settled = <T>(p: Promise<T>): Promise<unknown> =>
+  p.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
 
 describe('job runner on the bastion', () => {
   let dir: string;
@@ -228,10 +255,64 @@ describe('job runner on the bastion', () => {
     await own.close();
   });
 
+  it('a runner SIGKILLed under several TERM-ignoring jobs: every group is killed, in one control command', async () => {
+    const own = await connect(sshd);
+    const r = new BastionRunner(own);
+    // Killed one by one behind the single control slot, with each kill's time limit
+    // counting its wait, the later ones would time out and never run.
+    const jobs = await Promise.all(
+      Array.from({ length: 7 }, () => withChild(r, { ignoreTerm: true, killGraceMs: 2_000 })),
+    );
+    process.kill(r.pid!, 'SIGKILL');
+    const errs = await Promise.all(jobs.map((j) => settled(j.run)));
+    for (const [i, err] of errs.entries()) {
+      expect(err).toBeInstanceOf(SshConnectionLostError);
+      expect(err).toMatchObject({ retryable: true, started: true, groupKilled: true });
+      expect(isAlive(jobs[i]!.child)).toBe(false);
+      expect(groupMembers(jobs[i]!.pgid)).toEqual([]);
+    }
+    await own.close();
+  }, 60_000);
+
+  it('a SIGTERMed runner ends its jobs and fails them as a lost runner, retryable, not as a playbook failure', async () => {
+    const own = await connect(sshd);
+    const r = new BastionRunner(own);
+    const j = await withChild(r);
+    const pid = r.pid!;
+    process.kill(pid, 'SIGTERM');
+    const err = await settled(j.run);
+    expect(err).toBeInstanceOf(SshConnectionLostError);
+    expect(err).toMatchObject({ retryable: true, started: true, groupKilled: true });
+    expect(isAlive(j.child)).toBe(false);
+    expect(groupMembers(j.pgid)).toEqual([]);
+    await waitFor('the runner to exit', () => !isAlive(pid));
+    expect(await r.run(job(['true']))).toMatchObject({ kind: 'exited', exitCode: 0 });
+    await own.close();
+  });
+
+  it("skips what the bastion user's login shell prints before the runner starts", async () => {
+    const noisy = join(dir, 'noisy-python');
+    // A greeting, and bytes that would pass for the start of a frame header.
+    writeFileSync(
+      noisy,
+      '#!/bin/sh\necho "Welcome to the bastion"\nprintf "H\\000\\000"\nexec python3 "$@"\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const r = new BastionRunner(conn, { python: noisy });
+    const out: Buffer[] = [];
+    const res = await r.run(job(['echo', 'hi'], { onStdout: (c) => out.push(c) }));
+    expect(res).toMatchObject({ kind: 'exited', exitCode: 0 });
+    expect(Buffer.concat(out).toString()).toBe('hi\n');
+  });
+
   it('starts a new runner after the connection came back', async () => {
     expect(await runner.run(job(['true']))).toMatchObject({ kind: 'exited', exitCode: 0 });
     const first = runner.pid!;
-    await sshd.stop();
+    // Killed, not stopped: sshd's sessions, sent TERM while the runner they serve
+    // lives on, sometimes take longer than the wait below to drop the connection.
+    await sshd.kill();
     await waitFor('the connection to notice', () => conn.state === 'reconnecting');
     await sshd.start();
     await waitFor('the connection to come back', () => conn.state === 'ready');
@@ -310,6 +391,89 @@ describe('job runner on the bastion', () => {
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(isAlive(pidIn(`${out}.child`))).toBe(false);
       expect(groupMembers(outcome.pgid!)).toEqual([]);
+    });
+
+    it('a job that fails to start refuses that job only: the runner and its other jobs go on', async () => {
+      const lock = join(dir, 'bastion', '.locks', `${BS}.lock`);
+      const release = join(dir, 'bad-release');
+      const finish = join(dir, 'bad-other-finish');
+      const before = runner.pid;
+      const other = runner.run(
+        job(['sh', '-c', 'while [ ! -e "$1" ]; do sleep 0.05; done; echo done', 'other', finish]),
+      );
+      const holder = await holdLock(lock, release);
+      try {
+        // Lone surrogate: cannot be encoded; the job meets it in the loop's lock retry, not in the request handler.
+        const bad = settled(
+          runner.run(
+            job(['true'], {
+              cwd: workspaces.workspacePath(BS),
+              workspace: { buildset: BS, lock, sha: repo.seedSha, playbook: 'playbooks/ok.yml' },
+              vars: { path: join(workspaces.varsDir, 'bad.json'), content: '{"x":"\ud800"}' },
+            }),
+          ),
+        );
+        // Requests are handled in order: once this one ran, the bad one waits for the lock.
+        expect(await runner.run(job(['true']))).toMatchObject({ kind: 'exited', exitCode: 0 });
+        writeFileSync(release, '');
+        expect(await bad).toMatchObject({ kind: 'refused', reason: 'bad-request' });
+        expect((await bad) as { message: string }).toMatchObject({
+          message: expect.stringContaining('not valid Unicode'),
+        });
+      } finally {
+        writeFileSync(release, '');
+        await waitFor('the lock holder to exit', () => holder.exitCode !== null);
+      }
+      writeFileSync(finish, '');
+      expect(await other).toMatchObject({ kind: 'exited', exitCode: 0 });
+      expect(runner.pid).toBe(before);
+    });
+
+    it('times out a job still waiting for its workspace lock', async () => {
+      const lock = join(dir, 'bastion', '.locks', `${BS}.lock`);
+      const release = join(dir, 'stuck-release');
+      const out = join(dir, 'stuck');
+      const holder = await holdLock(lock, release);
+      try {
+        let outcome: unknown;
+        void play(out, { timeoutMs: 500 }).then(
+          (o) => (outcome = o),
+          (e: unknown) => (outcome = e),
+        );
+        await waitFor('the stuck job to time out', () => outcome !== undefined, 8_000);
+        expect(outcome).toMatchObject({ result: 'TIMED_OUT', pgid: null, startedAt: null });
+        expect(existsSync(`${out}.mode`)).toBe(false);
+      } finally {
+        writeFileSync(release, '');
+        await waitFor('the lock holder to exit', () => holder.exitCode !== null);
+      }
+    });
+
+    it('a connection lost after the run request went out counts the job as possibly started', async () => {
+      const lock = join(dir, 'bastion', '.locks', `${BS}.lock`);
+      const release = join(dir, 'sent-release');
+      const own = await connect(sshd);
+      const r = new BastionRunner(own);
+      const holder = await holdLock(lock, release);
+      try {
+        // No S frame yet (here: held at the lock; likewise spawned, S queued behind output).
+        const held = settled(
+          r.run(
+            job(['true'], {
+              cwd: workspaces.workspacePath(BS),
+              workspace: { buildset: BS, lock, sha: repo.seedSha },
+            }),
+          ),
+        );
+        expect(await r.run(job(['true']))).toMatchObject({ kind: 'exited', exitCode: 0 });
+        await own.close();
+        const err = await held;
+        expect(err).toBeInstanceOf(SshConnectionLostError);
+        expect(err).toMatchObject({ started: true, retryable: false });
+      } finally {
+        writeFileSync(release, '');
+        await waitFor('the lock holder to exit', () => holder.exitCode !== null);
+      }
     });
 
     it('refuses a missing playbook, a missing checkout and a moved workspace, with typed errors', async () => {
