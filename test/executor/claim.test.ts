@@ -144,7 +144,7 @@ describe('claim and report transactions', () => {
           };
         return fn;
       },
-    }) as ZooKeeperClient;
+    });
     const result = await tryClaim(r.id, options(flaky));
     expect(result.claimed).toBe(true);
     expect(failReads).toBeLessThan(0);
