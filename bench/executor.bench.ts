@@ -207,7 +207,7 @@ export const executorBench: Bench = {
           overhead_request_to_playbook_start_ms: overhead,
           of_which_request_to_claimed_ms: summarize(claimMs),
           overhead_observed_as:
-            'request createdAt (set just before the znode is written) to the moment the executor sees the remote process group of ansible-playbook start (DRAWBRIDGE_PGID marker, outcome.startedAt); excludes ansible-playbook start-up',
+            'request createdAt (set just before the znode is written) to the moment the executor sees the remote process group of ansible-playbook start (the job runner reports its process group: outcome.startedAt); excludes ansible-playbook start-up',
           throughput_builds_per_s: throughput,
           throughput_burst: burst,
           cpu_ms_per_build: cpuPerBuild,
@@ -215,7 +215,7 @@ export const executorBench: Bench = {
           zookeeper_counted_as:
             'requests: packets the server received (every client, pings included; the bench writes each request too); transactions: zxid increments (a multi is one)',
           cpu_measured_as:
-            'during each burst: this process (executor and ZooKeeper client) from process.cpuUsage; sshd (every process under the daemon: sessions, shells, the stub) and ZooKeeper (the JVM) from /proc/<pid>/stat, children counted once reaped',
+            'during each burst: this process (executor and ZooKeeper client) from process.cpuUsage; sshd (every process under the daemon: sessions, the job runner, the stub) and ZooKeeper (the JVM) from /proc/<pid>/stat, children counted once reaped',
           throughput_playbook:
             'stub command in place of ansible-playbook (prints one line, exits 0): measures claim + workspace verify + SFTP vars + SSH exec + report',
         },
