@@ -190,6 +190,10 @@ export class AnsibleRunner {
       const mayRun = e instanceof SshConnectionLostError && e.started && !e.groupKilled;
       if (abort.signal.aborted && startedAt === null && !mayRun)
         return outcomeOf(abort.signal, null, null, null);
+      // Timed out or cancelled, and its group is gone though the runner died meanwhile:
+      // it ends as what was asked of it, not as a lost runner to retry.
+      if (abort.signal.aborted && e instanceof SshConnectionLostError && e.groupKilled)
+        return outcomeOf(abort.signal, null, null, startedAt);
       throw toError(e);
     } finally {
       clearTimeout(timer);

@@ -440,7 +440,8 @@ def begin_end():
         os.close(fd)
         refuse(jid, 'runner-ending', 'the job runner is ending', req, {'runner': 'ending'})
     for job in jobs.values():
-        if job.kill_at is None:
+        # A leader that already exited ended by itself: its exit is reported as it was.
+        if job.kill_at is None and job.proc.poll() is None:
             job.by_runner = True
         if job.kill_at is None or job.kill_at > state['ending']:
             job.kill_at = state['ending']
@@ -525,7 +526,9 @@ def handle(line):
 
 
 def on_signal(signum, frame):
-    begin_end()
+    # Only a flag: a handler runs between any two bytecodes, and a frame
+    # written from here could land inside another frame half built in out.
+    state['signalled'] = True
 
 
 def main():
@@ -542,6 +545,8 @@ def main():
     out.extend(PREAMBLE)
     send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0]})
     while True:
+        if state.get('signalled'):
+            begin_end()
         flush()
         ending = state['ending']
         if ending is not None and not jobs:
@@ -558,7 +563,12 @@ def main():
                 tick()
             except Exception:
                 complain('tick')
-    flush()
+    # The last frames (exits above all) must reach the executor: block, but not forever.
+    deadline = time.monotonic() + 10.0
+    while out and state['stdout_ok'] and time.monotonic() < deadline:
+        flush()
+        if out:
+            sel.select(0.05)
 
 
 def event(key, wake_r):

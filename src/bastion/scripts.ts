@@ -175,8 +175,9 @@ exit 0`;
  * pairs of a grace in tenths of a second and a pid file, then "--" and files
  * to remove afterwards (the jobs' vars). TERM every group named by an existing
  * pid file, KILL each one still alive after its grace. Prints `gone <pid file>`
- * for each group it saw and saw end; a missing pid file prints nothing (the
- * job may never have started, or may run on unrecorded).
+ * for each group it signalled and saw end, `ended <pid file>` for one already
+ * gone before the TERM (it ended by itself, its result unknown); a missing pid
+ * file prints nothing (the job may never have started, or may run on unrecorded).
  */
 export const KILL_ORPHANS_SCRIPT = `${ALIVE_FUNCTION}
 files=; groups=
@@ -184,7 +185,8 @@ while [ "$#" -ge 2 ] && [ "$1" != -- ]; do
   pg=$(cat "$2" 2>/dev/null)
   case "$pg" in
     '' | *[!0-9]*) ;;
-    *) kill -s TERM -- "-$pg" 2>/dev/null; files="$files $2"; groups="$groups $pg:$1" ;;
+    # A group already gone before the TERM ended by itself, its result unknown: not "gone".
+    *) if kill -s TERM -- "-$pg" 2>/dev/null; then files="$files $2"; groups="$groups $pg:$1"; else rm -f "$2"; echo "ended $2"; fi ;;
   esac
   shift 2
 done
