@@ -167,31 +167,12 @@ export async function killGroup(
   pidFile: string,
   graceMs: number,
 ): Promise<void> {
-  return killByPidFile(conn, pidFile, graceMs, { pgid });
-}
-
-/**
- * Like killGroup, for a command whose group id may not be known: it is read
- * from the pid file (nothing happens without one). `remove` lists files to
- * delete afterwards in the same command, such as a job's vars.
- */
-export async function killByPidFile(
-  conn: BastionConnection,
-  pidFile: string,
-  graceMs: number,
-  opts: { pgid?: number | null; remove?: readonly string[] } = {},
-): Promise<void> {
   const tenths = String(Math.max(0, Math.ceil(graceMs / 100)));
-  const pg = opts.pgid === undefined || opts.pgid === null ? '-' : String(opts.pgid);
-  const argv = ['sh', '-c', KILL_SCRIPT, 'drawbridge-kill', pg, pidFile, tenths];
+  const argv = ['sh', '-c', KILL_SCRIPT, 'drawbridge-kill', String(pgid), pidFile, tenths];
   // Bounded: a kill that cannot get through leaves the rest to the watchdog.
-  const result = await execControl(
-    conn,
-    [...argv, ...(opts.remove ?? [])],
-    AbortSignal.timeout(graceMs + 10_000),
-  );
+  const result = await execControl(conn, argv, AbortSignal.timeout(graceMs + 10_000));
   if (result.exitCode !== 0)
-    throw new Error(`kill of group ${pg} (${pidFile}) exited ${result.exitCode}: ${result.stderr}`);
+    throw new Error(`kill of group ${pgid} exited ${result.exitCode}: ${result.stderr}`);
 }
 
 /**

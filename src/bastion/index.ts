@@ -11,7 +11,7 @@ export type { CheckoutResult, CommitSource, WorkspacesOptions } from './checkout
 export { BastionConnection } from './connection.js';
 export type { ConnectionState, ExitStatus, Lane, RemoteChannel } from './connection.js';
 export * from './errors.js';
-export { execControl, execInGroup, killByPidFile, killGroup } from './exec.js';
+export { execControl, execInGroup, killGroup } from './exec.js';
 export type { ControlResult, GroupExecOptions, GroupExecResult } from './exec.js';
 export { fingerprintOf, parseHostKeyPin } from './host-key.js';
 export type { HostKeyPin } from './host-key.js';

@@ -63,24 +63,20 @@ exit "$rc"`;
 /**
  * TERM the group, wait up to $3 tenths of a second for it to go, then KILL.
  * The pid file check keeps a finished command's reused group id safe.
- * $1 group id, or "-" to take it from the pid file; $2 pid file; $3 grace in
- * tenths of a second; then files to remove afterwards (a job's vars).
+ * $1 group id, $2 pid file, $3 grace in tenths of a second.
  */
-export const KILL_SCRIPT = `pg=$1; pidfile=$2; tenths=$3; shift 3
-[ "$pg" = - ] && pg=$(cat "$pidfile" 2>/dev/null)
+export const KILL_SCRIPT = `pg=$1; pidfile=$2; tenths=$3
+[ "$(cat "$pidfile" 2>/dev/null)" = "$pg" ] || exit 0
 ${ALIVE_FUNCTION}
-if [ -n "$pg" ] && [ "$(cat "$pidfile" 2>/dev/null)" = "$pg" ]; then
-  if kill -s TERM -- "-$pg" 2>/dev/null; then
-    n=0
-    while alive "$pg" 0; do
-      if [ "$n" -ge "$tenths" ]; then kill -s KILL -- "-$pg" 2>/dev/null; break; fi
-      sleep 0.1
-      n=$((n+1))
-    done
-  fi
-  rm -f "$pidfile"
+if kill -s TERM -- "-$pg" 2>/dev/null; then
+  n=0
+  while alive "$pg" 0; do
+    if [ "$n" -ge "$tenths" ]; then kill -s KILL -- "-$pg" 2>/dev/null; break; fi
+    sleep 0.1
+    n=$((n+1))
+  done
 fi
-[ "$#" -eq 0 ] || rm -f -- "$@"
+rm -f "$pidfile"
 exit 0`;
 
 /**
