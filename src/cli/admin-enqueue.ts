@@ -14,7 +14,7 @@ import { buildsetIdFor } from '../scheduler/runtime/index.js';
 import { ZkDocument, ZkEventQueue, watchData } from '../zk/index.js';
 import { openAdminSession, type AdminSession } from './admin-session.js';
 import type { Env } from './daemon-config-load.js';
-import { CliUsageError } from './errors.js';
+import { CliUsageError, timeoutSeconds } from './errors.js';
 import { EXIT, type Io } from './io.js';
 
 export interface EnqueueOptions {
@@ -32,12 +32,7 @@ const SHA = /^[0-9a-f]{40}$/;
 export async function enqueueCommand(options: EnqueueOptions, env: Env, io: Io): Promise<number> {
   if (!SHA.test(options.commit))
     throw new CliUsageError('--commit: expected a full 40-character sha', '--commit');
-  const timeoutS = Number(options.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-    throw new CliUsageError(
-      `--timeout: expected seconds > 0, got "${options.timeout}"`,
-      '--timeout',
-    );
+  const timeoutS = timeoutSeconds(options.timeout);
   const session = await openAdminSession(options.config, env, io);
   if (session === undefined) return EXIT.invalid;
   try {

@@ -16,7 +16,7 @@ import {
 import { listComponents, type RegisteredComponent } from '../zk/index.js';
 import { openAdminSession } from './admin-session.js';
 import type { Env } from './daemon-config-load.js';
-import { CliUsageError } from './errors.js';
+import { timeoutSeconds } from './errors.js';
 import { EXIT, type Io } from './io.js';
 
 export interface ComponentsOptions {
@@ -112,12 +112,7 @@ export async function componentControlCommand(
   env: Env,
   io: Io,
 ): Promise<number> {
-  const timeoutS = Number(options.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-    throw new CliUsageError(
-      `--timeout: expected seconds > 0, got "${options.timeout}"`,
-      '--timeout',
-    );
+  const timeoutS = timeoutSeconds(options.timeout);
   const session = await openAdminSession(options.config, env, io);
   if (session === undefined) return EXIT.invalid;
   const { zk, paths } = session;

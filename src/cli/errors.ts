@@ -33,3 +33,11 @@ export class CliConnectError extends DrawbridgeError {
     super(`cannot connect to ${service} at ${address}: ${reason}`);
   }
 }
+
+/** A `--timeout` flag's seconds, > 0; anything else is a usage error naming the flag. */
+export function timeoutSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CliUsageError(`--timeout: expected seconds > 0, got "${value}"`, '--timeout');
+  return seconds;
+}

@@ -11,7 +11,7 @@ import {
 } from '../ops/index.js';
 import { openAdminSession } from './admin-session.js';
 import type { Env } from './daemon-config-load.js';
-import { CliUsageError } from './errors.js';
+import { CliUsageError, timeoutSeconds } from './errors.js';
 import { EXIT, type Io } from './io.js';
 
 export interface RollingRestartCliOptions {
@@ -33,12 +33,7 @@ export async function rollingRestartCommand(
   if (options.kind !== 'scheduler' && options.kind !== 'executor')
     throw new CliUsageError(`--kind: scheduler or executor, got "${options.kind}"`, '--kind');
   const kind: RestartKind = options.kind;
-  const timeoutS = Number(options.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-    throw new CliUsageError(
-      `--timeout: expected seconds > 0, got "${options.timeout}"`,
-      '--timeout',
-    );
+  const timeoutS = timeoutSeconds(options.timeout);
   const session = await openAdminSession(options.config, env, io);
   if (session === undefined) return EXIT.invalid;
   try {
