@@ -22,35 +22,12 @@ import { ZkPaths } from '../../src/zk/paths.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { newChroot, type TestChroot } from '../fixtures/zookeeper.js';
+import { request as buildRequest } from './support.js';
 import { closeAll, connect, expireSession, waitFor } from '../zk/recipe-helpers.js';
 
 const paths = new ZkPaths('/drawbridge');
-let n = 0;
-
-function request(over: Partial<BuildRequest> = {}): BuildRequest {
-  n += 1;
-  return {
-    id: `claim-${n}`,
-    kind: 'job',
-    pipeline: 'deploy',
-    buildsetId: 'bs-1',
-    job: `job-${n}`,
-    attempt: 1,
-    ref: 'refs/heads/main',
-    commit: 'a'.repeat(40),
-    playbook: 'playbooks/ok.yml',
-    vars: {},
-    timeoutMs: null,
-    precedence: 'normal',
-    createdAt: Date.now(),
-    state: 'requested',
-    cancelRequested: false,
-    executor: null,
-    startedAt: null,
-    outcome: null,
-    ...over,
-  };
-}
+const request = (over: Partial<BuildRequest> = {}): BuildRequest =>
+  buildRequest({ sha: 'a'.repeat(40) }, over);
 
 const outcome = (result: BuildOutcome['result'] = 'SUCCESS'): BuildOutcome => ({
   result,

@@ -179,7 +179,7 @@ export async function createWorld(name: string): Promise<World> {
 let counter = 0;
 
 /** A build request as a scheduler writes it. */
-export function request(world: World, over: Partial<BuildRequest> = {}): BuildRequest {
+export function request(world: Pick<World, 'sha'>, over: Partial<BuildRequest> = {}): BuildRequest {
   counter += 1;
   return {
     id: `req-${process.pid}-${counter}`,
