@@ -38,11 +38,27 @@ export type BuildsetInput =
   | { readonly type: 'waiting'; readonly reason: string };
 
 export function applyInput(bs: Buildset, input: BuildsetInput, now: number): Transition {
-  if (input.type === 'build-completed' && input.buildsetId !== bs.id)
-    throw new WrongBuildsetError(bs.id, input.buildsetId);
+  return applyInputs(bs, [input], now);
+}
+
+/**
+ * Several inputs in order, as applyInput one after the other would apply
+ * them, with one copy of the buildset: a pass that sees 28 builds started
+ * copied a 60-job buildset 28 times.
+ */
+export function applyInputs(
+  bs: Buildset,
+  inputs: readonly BuildsetInput[],
+  now: number,
+): Transition {
+  for (const input of inputs)
+    if (input.type === 'build-completed' && input.buildsetId !== bs.id)
+      throw new WrongBuildsetError(bs.id, input.buildsetId);
   const draft = structuredClone(bs);
   const actions: BuildsetAction[] = [];
-  const changed = step(draft, input, now, actions);
+  let changed = false;
+  // step() leaves the draft untouched when it returns false, so one draft serves all.
+  for (const input of inputs) changed = step(draft, input, now, actions) || changed;
   return changed ? { buildset: draft, actions } : { buildset: bs, actions: [] };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { applyInput } from './buildset-machine.js';
-import { dispatchable, markDispatched, reconcile } from './dispatch.js';
+import { dispatchable, markAllDispatched, markDispatched, reconcile } from './dispatch.js';
 import { NotDispatchableError } from './errors.js';
 import { buildset, completion, job, running } from './test-fixtures.js';
 
@@ -120,5 +120,70 @@ describe('reconcile', () => {
     expect(reconcile(bs)).toEqual([
       { type: 'request-checkout', request: expect.objectContaining({ id: 'co' }) as unknown },
     ]);
+  });
+});
+
+describe('markAllDispatched', () => {
+  const fanout = () => running(buildset([job('a'), job('b'), job('c', ['a'])]));
+
+  it('marks several ready jobs with one copy, as one call each would', () => {
+    const bs = fanout();
+    const t = markAllDispatched(
+      bs,
+      [
+        { job: 'a', requestId: 'ra' },
+        { job: 'b', requestId: 'rb' },
+      ],
+      3000,
+    );
+    expect(t.buildset.jobs.map((j) => [j.name, j.state, j.requestId])).toEqual([
+      ['a', 'QUEUED', 'ra'],
+      ['b', 'QUEUED', 'rb'],
+      ['c', 'WAITING', null],
+    ]);
+    expect(t.actions.map((a) => (a.type === 'request-build' ? a.request.id : a.type))).toEqual([
+      'ra',
+      'rb',
+    ]);
+    expect(bs.jobs.every((j) => j.state === 'WAITING')).toBe(true);
+  });
+
+  it('changes nothing for jobs already dispatched under the same ids, or for none', () => {
+    const bs = markAllDispatched(fanout(), [{ job: 'a', requestId: 'ra' }], 1).buildset;
+    expect(markAllDispatched(bs, [{ job: 'a', requestId: 'ra' }], 2).buildset).toBe(bs);
+    expect(markAllDispatched(bs, [], 2)).toEqual({ buildset: bs, actions: [] });
+  });
+
+  it('refuses the whole batch when one job is not ready, or named twice with two ids', () => {
+    const bs = fanout();
+    expect(() =>
+      markAllDispatched(
+        bs,
+        [
+          { job: 'a', requestId: 'ra' },
+          { job: 'c', requestId: 'rc' },
+        ],
+        1,
+      ),
+    ).toThrow(/c cannot be dispatched \(WAITING\)/);
+    expect(() =>
+      markAllDispatched(
+        bs,
+        [
+          { job: 'a', requestId: 'ra' },
+          { job: 'a', requestId: 'other' },
+        ],
+        1,
+      ),
+    ).toThrow(NotDispatchableError);
+    const same = markAllDispatched(
+      bs,
+      [
+        { job: 'a', requestId: 'ra' },
+        { job: 'a', requestId: 'ra' },
+      ],
+      1,
+    );
+    expect(same.actions).toHaveLength(1);
   });
 });

@@ -45,29 +45,51 @@ export function markDispatched(
   requestId: string,
   now: number,
 ): Transition {
-  const index = bs.jobs.findIndex((j) => j.name === job);
-  const current = bs.jobs[index];
-  const frozen = bs.graph.jobs[index];
-  if (current === undefined || frozen === undefined)
-    throw new NotDispatchableError(bs.id, job, 'unknown');
-  if (current.requestBase === requestId) return { buildset: bs, actions: [] };
-  if (!dispatchable(bs).some((c) => c.job === job))
-    throw new NotDispatchableError(bs.id, job, bs.state === 'running' ? current.state : bs.state);
-  const queued: JobProgress = {
-    ...structuredClone(current),
-    state: 'QUEUED',
-    attempt: 1,
-    requestBase: requestId,
-    requestId,
-    queuedAt: now,
-    heldSemaphores: [...frozen.semaphores],
-  };
+  return markAllDispatched(bs, [{ job, requestId }], now);
+}
+
+/**
+ * markDispatched for several jobs at once, with one copy of the buildset
+ * (a fan-out of 28 copied a 60-job buildset 28 times). Marking one job
+ * QUEUED changes no other job's readiness, so readiness is computed once.
+ */
+export function markAllDispatched(
+  bs: Buildset,
+  jobs: readonly { readonly job: string; readonly requestId: string }[],
+  now: number,
+): Transition {
+  const ready = new Set(dispatchable(bs).map((c) => c.job));
+  const marks: { index: number; requestId: string }[] = [];
+  for (const { job, requestId } of jobs) {
+    const index = bs.jobs.findIndex((j) => j.name === job);
+    const current = bs.jobs[index];
+    if (current === undefined || bs.graph.jobs[index] === undefined)
+      throw new NotDispatchableError(bs.id, job, 'unknown');
+    if (current.requestBase === requestId) continue;
+    const twice = marks.find((m) => m.index === index);
+    if (twice?.requestId === requestId) continue;
+    if (!ready.has(job) || twice)
+      throw new NotDispatchableError(bs.id, job, bs.state === 'running' ? current.state : bs.state);
+    marks.push({ index, requestId });
+  }
+  if (marks.length === 0) return { buildset: bs, actions: [] };
   const draft = structuredClone(bs);
-  draft.jobs[index] = queued;
-  return {
-    buildset: draft,
-    actions: [{ type: 'request-build', request: jobRequest(draft, frozen, queued) }],
-  };
+  const actions: BuildsetAction[] = [];
+  for (const { index, requestId } of marks) {
+    const frozen = draft.graph.jobs[index]!;
+    const queued: JobProgress = {
+      ...draft.jobs[index]!,
+      state: 'QUEUED',
+      attempt: 1,
+      requestBase: requestId,
+      requestId,
+      queuedAt: now,
+      heldSemaphores: [...frozen.semaphores],
+    };
+    draft.jobs[index] = queued;
+    actions.push({ type: 'request-build', request: jobRequest(draft, frozen, queued) });
+  }
+  return { buildset: draft, actions };
 }
 
 /**

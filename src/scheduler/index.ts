@@ -5,11 +5,11 @@
  */
 export { CHECKOUT_ATTEMPTS, CHECKOUT_JOB, attemptRequestId, buildsetHolder } from './actions.js';
 export type { BuildsetAction, Transition } from './actions.js';
-export { applyInput } from './buildset-machine.js';
+export { applyInput, applyInputs } from './buildset-machine.js';
 export type { BuildsetInput } from './buildset-machine.js';
 export { createBuildset } from './create.js';
 export type { CreateBuildsetInput, CreateResult } from './create.js';
-export { dispatchable, markDispatched, reconcile } from './dispatch.js';
+export { dispatchable, markAllDispatched, markDispatched, reconcile } from './dispatch.js';
 export type { DispatchCandidate } from './dispatch.js';
 export { MissingBuildsetError, NotDispatchableError, WrongBuildsetError } from './errors.js';
 export { isRetryable, jobStateFor } from './job-outcome.js';

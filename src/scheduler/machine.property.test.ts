@@ -11,8 +11,8 @@ import { isBlocking, isTerminal } from '../graph/index.js';
 import type { BuildOutcome, BuildRequest } from '../model/build.js';
 import { buildsetCodec, type Buildset } from '../model/buildset.js';
 import type { BuildsetAction, Transition } from './actions.js';
-import { applyInput, type BuildsetInput } from './buildset-machine.js';
-import { dispatchable, markDispatched, reconcile } from './dispatch.js';
+import { applyInput, applyInputs, type BuildsetInput } from './buildset-machine.js';
+import { dispatchable, markAllDispatched, markDispatched, reconcile } from './dispatch.js';
 import { pipelineStatus } from './status.js';
 import { buildset, job, outcome } from './test-fixtures.js';
 
@@ -97,8 +97,24 @@ class Sim {
     const again = applyInput(t.buildset, input, this.now + 5);
     expect(again.buildset).toBe(t.buildset);
     expect(again.actions).toEqual([]);
+    this.expectBatchLikeOneByOne(input);
     this.delivered.push(input);
     this.take(t);
+  }
+
+  /** applyInputs over [input, an earlier input] is the two applied one after the other. */
+  private expectBatchLikeOneByOne(input: BuildsetInput): void {
+    const earlier = this.delivered[this.delivered.length - 1];
+    const inputs = earlier === undefined ? [input] : [input, earlier];
+    const first = applyInput(this.bs, input, this.now);
+    const second =
+      earlier === undefined
+        ? { buildset: first.buildset, actions: [] }
+        : applyInput(first.buildset, earlier, this.now);
+    const batch = applyInputs(this.bs, inputs, this.now);
+    expect(batch.buildset).toEqual(second.buildset);
+    expect(batch.actions).toEqual([...first.actions, ...second.actions]);
+    if (second.buildset === this.bs) expect(batch.buildset).toBe(this.bs);
   }
 
   replay(k: number): void {
@@ -113,6 +129,7 @@ class Sim {
     const free = dispatchable(this.bs).filter((c) =>
       c.semaphores.every((s) => !this.holders.has(s)),
     );
+    this.expectAllLikeOneByOne();
     const chosen = free[k % Math.max(1, free.length)];
     if (chosen === undefined) return;
     const id = `r${this.ids++}`;
@@ -120,6 +137,20 @@ class Sim {
     const t = markDispatched(this.bs, chosen.job, id, this.now);
     expect(markDispatched(t.buildset, chosen.job, id, this.now).buildset).toBe(t.buildset);
     this.take(t);
+  }
+
+  /** Marking every ready job at once is marking them one after the other (not taken). */
+  private expectAllLikeOneByOne(): void {
+    const all = dispatchable(this.bs).map((c, i) => ({ job: c.job, requestId: `all${i}` }));
+    let one: Transition = { buildset: this.bs, actions: [] };
+    const actions: BuildsetAction[] = [];
+    for (const { job, requestId } of all) {
+      one = markDispatched(one.buildset, job, requestId, this.now);
+      actions.push(...one.actions);
+    }
+    const batch = markAllDispatched(this.bs, all, this.now);
+    expect(batch.buildset).toEqual(one.buildset);
+    expect(batch.actions).toEqual(actions);
   }
 
   pickRequest(k: number): [string, { job: string; attempt: number }] | undefined {
