@@ -42,6 +42,12 @@ jobs = {}
 waiting = {}
 state = {'ending': None, 'paused': False, 'writing': False, 'stdout_ok': True}
 PREAMBLE = b'\ndrawbridge-runner-v1\n'
+# A process group of its own, in the runner's session. Not a session of its own:
+# with autogroup scheduling (Debian's and Ubuntu's default) each session is a CPU
+# group of equal weight, so niced jobs in sessions of their own would each still
+# weigh as much as the runner, and a wide level of them would starve it.
+# process_group (3.11+) keeps vfork; older Pythons pay a fork for preexec_fn.
+GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': os.setpgrp}
 
 
 def complain(what):
@@ -224,8 +230,7 @@ def launch_checked(req, lockfd):
         # The job inherits the shared workspace lock, so it is held while any of its processes lives.
         proc = subprocess.Popen(argv, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True,
-                                pass_fds=(lockfd,) if lockfd >= 0 else ())
+                                pass_fds=(lockfd,) if lockfd >= 0 else (), **GROUP)
     except (OSError, ValueError, TypeError) as e:
         return refuse(jid, 'spawn', 'cannot run %s: %s' % (argv[0] if argv else '(nothing)', e), req)
     job = Job(jid, req, proc)

@@ -17,11 +17,15 @@ import { createGitRepo, type GitRepoFixture } from '../fixtures/git-repo.js';
 import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 import { connect, groupMembers, isAlive, waitFor } from './support.js';
 
-/** The nice value of a process, from /proc/<pid>/stat (field 19). */
-function niceOf(pid: number): number {
+/** Fields of /proc/<pid>/stat from the state on (field 3 is index 0). */
+function statOf(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
+/** The nice value of a process (field 19). */
+const niceOf = (pid: number): number => Number(statOf(pid)[16]);
+/** The session id of a process (field 6). */
+const sessionOf = (pid: number): number => Number(statOf(pid)[3]);
 
 const pidIn = (file: string): number => Number(readFileSync(file, 'utf8').trim());
 
@@ -198,6 +202,19 @@ describe('job runner on the bastion', () => {
     expect(niceOf(pgid)).toBe(7);
     expect(niceOf(child)).toBe(7);
     expect(niceOf(runner.pid!)).toBe(0);
+    ac.abort();
+    await run;
+  });
+
+  it("starts a job as a process group of its own in the runner's session", async () => {
+    // A session of its own would be a scheduling group of its own under autogroup,
+    // as heavy as the runner's whatever its nice value.
+    const ac = new AbortController();
+    const { child, run, pgid } = await withChild(runner, { signal: ac.signal, nice: 7 });
+    expect(pgid).not.toBe(runner.pid);
+    expect(Number(statOf(child)[2])).toBe(pgid);
+    expect(sessionOf(pgid)).toBe(sessionOf(runner.pid!));
+    expect(sessionOf(child)).toBe(sessionOf(runner.pid!));
     ac.abort();
     await run;
   });
