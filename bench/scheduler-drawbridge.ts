@@ -1,67 +1,132 @@
 /**
  * One buildset through Drawbridge for the scheduler bench: an executor and
- * any number of schedulers in this process, each with a ZooKeeper session of
- * its own (as separate processes would have), default options; the buildset
- * is enqueued as an operator does (a management event), then awaited.
+ * any number of schedulers, each in a Node process of its own with its own
+ * ZooKeeper session and default options, as the daemons run in production;
+ * the buildset is enqueued as an operator does (a management event), then
+ * awaited.
  */
-import { pino } from 'pino';
-import type { Layout } from '../src/config/index.js';
-import { Executor, type ExecutorOptions } from '../src/executor/index.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildsetCodec,
   managementEventCodec,
   type Buildset,
   type ManagementEvent,
 } from '../src/model/index.js';
-import { Scheduler, buildsetIdFor } from '../src/scheduler/runtime/index.js';
+import { buildsetIdFor } from '../src/scheduler/runtime/index.js';
 import { ZkDocument } from '../src/zk/document.js';
 import { ZkPaths } from '../src/zk/paths.js';
 import { ZkEventQueue } from '../src/zk/queue.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../src/zk/zk-client.js';
 import { waitUntil } from '../test/fixtures/wait.js';
+import type { ComponentSpec, LayoutSpec } from './component-process.js';
+import { treeCpuMs } from './proc-cpu.js';
+
+type ExecutorSpec = Extract<ComponentSpec, { kind: 'executor' }>['options'];
 
 export interface BuildsetRunOptions {
   /** `host:port/chroot`; a fresh chroot per run. */
   readonly connectString: string;
-  readonly layout: Layout;
+  readonly layout: LayoutSpec;
   readonly pipeline: string;
   readonly commit: string;
-  readonly executor: ExecutorOptions;
+  readonly executor: ExecutorSpec;
   readonly schedulers: number;
   readonly timeoutMs: number;
 }
+
+/**
+ * For looking into a run (docs/performance.md): extra node options for every
+ * component process (say `--cpu-prof --cpu-prof-dir=/tmp/prof`), and a
+ * directory where each writes a debug log `<name>.ndjson`.
+ */
+const NODE_ARGS = process.env.BENCH_COMPONENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const LOG_DIR = process.env.BENCH_COMPONENT_LOG_DIR;
 
 export interface BuildsetRun {
   readonly buildset: Buildset;
   /** Epoch ms just before the enqueue event was written. */
   readonly enqueuedAt: number;
-  /** CPU time of this process (schedulers, executor, ZooKeeper clients) during the run, ms. */
+  /** CPU time of the component processes (schedulers, executor) during the run, ms. */
   readonly processCpuMs: number;
 }
 
+const ENTRY = fileURLToPath(new URL('./component-process.ts', import.meta.url));
+
+interface Component {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts one component process and waits for its `ready`. */
+async function startComponent(
+  dir: string,
+  name: string,
+  spec: ComponentSpec,
+  logDir: string | undefined,
+): Promise<Component> {
+  const file = join(dir, `${name}.json`);
+  const logFile = logDir === undefined ? {} : { logFile: join(logDir, `${name}.ndjson`) };
+  writeFileSync(file, JSON.stringify({ ...spec, ...logFile }), { mode: 0o600 });
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, '--import', '@swc-node/register/esm-register', ENTRY, file],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('ready\n')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`bench ${name} exited (${code}): ${stderr}`)));
+  });
+  return { child, exited };
+}
+
 export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
-  const logger = pino({ level: 'silent' });
   const paths = new ZkPaths('/drawbridge');
-  const clients: ZooKeeperClient[] = [];
-  const connect = async (): Promise<ZooKeeperClient> => {
-    const c = await connectZooKeeper({ connectString: o.connectString, sessionTimeoutMs: 10_000 });
-    clients.push(c);
-    return c;
-  };
-  const schedulers: Scheduler[] = [];
-  let executor: Executor | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-components-'));
+  const components: Component[] = [];
+  let bench: ZooKeeperClient | undefined;
   try {
-    const bench = await connect();
-    executor = new Executor(o.executor, { zk: await connect(), paths, logger });
-    await executor.start();
-    for (let i = 0; i < o.schedulers; i++) {
-      const s = new Scheduler(
-        { version: 'bench' },
-        { zk: await connect(), paths, layout: o.layout, layoutVersion: 'bench', logger },
-      );
-      schedulers.push(s);
-      await s.start();
-    }
+    bench = await connectZooKeeper({ connectString: o.connectString, sessionTimeoutMs: 10_000 });
+    components.push(
+      await startComponent(
+        dir,
+        'executor',
+        {
+          kind: 'executor',
+          connectString: o.connectString,
+          options: o.executor,
+        },
+        LOG_DIR,
+      ),
+    );
+    components.push(
+      ...(await Promise.all(
+        Array.from({ length: o.schedulers }, (_, i) =>
+          startComponent(
+            dir,
+            `scheduler-${i}`,
+            {
+              kind: 'scheduler',
+              connectString: o.connectString,
+              layout: o.layout,
+            },
+            LOG_DIR,
+          ),
+        ),
+      )),
+    );
     const id = `bench-${o.pipeline}-${Date.now()}`;
     const event: ManagementEvent = {
       type: 'enqueue',
@@ -82,7 +147,9 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
       paths.buildset(o.pipeline, buildsetIdFor(o.pipeline, 'manual', id)),
       buildsetCodec,
     );
-    const cpu0 = process.cpuUsage();
+    const roots = Object.fromEntries(components.map((c, i) => [String(i), c.child.pid ?? -1]));
+    const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+    const cpu0 = sum(treeCpuMs(roots));
     const enqueuedAt = Date.now();
     await queue.put(event);
     let last: Buildset | null = null;
@@ -92,7 +159,7 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
       o.timeoutMs,
       50,
     );
-    const cpu = process.cpuUsage(cpu0);
+    const processCpuMs = sum(treeCpuMs(roots)) - cpu0;
     const buildset = last as unknown as Buildset;
     if (buildset.result !== 'SUCCESS') {
       const failed = buildset.jobs
@@ -102,10 +169,18 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
         `bench buildset ended ${buildset.result}: ${buildset.message ?? ''} ${failed.slice(0, 5).join('; ')}`,
       );
     }
-    return { buildset, enqueuedAt, processCpuMs: (cpu.user + cpu.system) / 1000 };
+    return { buildset, enqueuedAt, processCpuMs };
   } finally {
-    await Promise.allSettled(schedulers.map((s) => s.stop()));
-    await executor?.stop();
-    await Promise.allSettled(clients.map((c) => c.close()));
+    // Schedulers first, as an operator stops them; closing stdin is the stop signal.
+    for (const c of [...components].reverse()) c.child.stdin?.end();
+    await Promise.all(
+      components.map(async (c) => {
+        const timer = setTimeout(() => c.child.kill('SIGKILL'), 30_000);
+        await c.exited;
+        clearTimeout(timer);
+      }),
+    );
+    await bench?.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

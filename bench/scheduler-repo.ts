@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { loadLayout, loadLayoutFromSources, type Layout } from '../src/config/index.js';
+import type { LayoutSpec } from './component-process.js';
 import { generateLayout, type GeneratedFile } from './generate.js';
 
 const run = promisify(execFile);
@@ -25,6 +26,9 @@ export interface BenchRepo {
   readonly graphLayout: Layout;
   /** `trivialJobs` independent jobs, pipeline `bench-trivial`. */
   readonly trivialLayout: Layout;
+  /** Where a scheduler process loads each of the two layouts from. */
+  readonly graphLayoutSpec: LayoutSpec;
+  readonly trivialLayoutSpec: LayoutSpec;
   /** Seconds each graph job's playbook sleeps. */
   readonly sleepSeconds: ReadonlyMap<string, number>;
 }
@@ -116,12 +120,14 @@ export async function createBenchRepo(o: RepoOptions): Promise<BenchRepo> {
     mkdirSync(dirname(join(work, f.path)), { recursive: true });
     writeFileSync(join(work, f.path), f.text);
   }
-  const graph = await loadLayout([join(work, 'zuul.d')]);
+  const graphLayoutSpec = { dirs: [join(work, 'zuul.d')] };
+  const graph = await loadLayout(graphLayoutSpec.dirs);
   if (!graph.layout)
     throw new Error(`bench layout invalid: ${graph.errors.map((e) => e.message).join('; ')}`);
-  const trivial = loadLayoutFromSources([
-    { file: 'zuul.d/trivial.yaml', text: trivialLayoutText(o.trivialJobs) },
-  ]);
+  const trivialLayoutSpec = {
+    sources: [{ file: 'zuul.d/trivial.yaml', text: trivialLayoutText(o.trivialJobs) }],
+  };
+  const trivial = loadLayoutFromSources(trivialLayoutSpec.sources);
   if (!trivial.layout)
     throw new Error(`trivial layout invalid: ${trivial.errors.map((e) => e.message).join('; ')}`);
 
@@ -135,5 +141,13 @@ export async function createBenchRepo(o: RepoOptions): Promise<BenchRepo> {
   await git(work, 'commit', '--quiet', '-m', 'bench layout');
   await git(o.dir, 'clone', '--quiet', '--bare', work, url);
   const sha = (await git(work, 'rev-parse', 'HEAD')).stdout.trim();
-  return { url, sha, graphLayout: graph.layout, trivialLayout: trivial.layout, sleepSeconds };
+  return {
+    url,
+    sha,
+    graphLayout: graph.layout,
+    trivialLayout: trivial.layout,
+    graphLayoutSpec,
+    trivialLayoutSpec,
+    sleepSeconds,
+  };
 }

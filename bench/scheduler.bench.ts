@@ -1,13 +1,15 @@
 /**
  * The scheduler end to end, against a real ZooKeeper, the sshd bastion on
  * loopback and the real ansible-playbook, with TWO schedulers and one
- * executor in this process:
+ * executor, each in a Node process of its own:
  * (1) a generated infra-prod layout (bootstrap -> base -> letsencrypt ->
  *     services, a few chains) whose playbooks sleep a known time per job:
  *     the buildset's makespan over the critical path of its own measured
  *     build times, and how long a dependent waits after its last parent ends;
  * (2) the same graph and the same remote commands run by `make -j` and by
  *     `make -j 1` (sequential), over OpenSSH, in the same run;
+ * (1b, 2b) the graph again through Drawbridge and through `make -j`, with a
+ *     sleeper in place of ansible-playbook: the same fan-outs, unloaded;
  * (3) a wide layout of trivial jobs whose ansible-playbook is a stub:
  *     jobs per second through scheduler + ZooKeeper + executor.
  * docs/performance.md explains each figure and what a small machine shows.
@@ -16,14 +18,13 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipelineJobs } from '../src/config/index.js';
-import type { ExecutorOptions } from '../src/executor/index.js';
 import { freezeGraph, topologicalLevels, type FrozenGraph } from '../src/graph/index.js';
 import type { Buildset } from '../src/model/index.js';
 import { startSshd, type SshdFixture } from '../test/fixtures/sshd.js';
 import { startZooKeeper, type ZkServer } from '../test/fixtures/zookeeper.js';
 import type { Bench, Goal } from './bench.js';
 import { cpuDelta, treeCpuMs, zkCounters } from './proc-cpu.js';
-import { runBuildset } from './scheduler-drawbridge.js';
+import { runBuildset, type BuildsetRunOptions } from './scheduler-drawbridge.js';
 import { makefile, openSsh, runMake, type MakeJob, type OpenSsh } from './scheduler-make.js';
 import {
   busyFraction,
@@ -74,7 +75,8 @@ exit $rc
 /**
  * In place of ansible-playbook: records the four lines and sleeps the job's
  * `example_sleep_seconds` (read from the `-e @vars` file), without ansible's
- * CPU cost: the same graph on an unloaded machine.
+ * CPU cost: the same graph on an unloaded machine. The vars are parsed with
+ * bash builtins: a `sed` per job was one more process start in every fan-out.
  */
 function sleeperScript(recordFile: string): string {
   return `#!/bin/bash
@@ -84,7 +86,9 @@ while [ $# -gt 0 ]; do
   if [ "$1" = -e ]; then shift; case "$1" in @*) vars=\${1#@} ;; esac; fi
   shift
 done
-s=$(sed -n 's/.*"example_sleep_seconds":\\([0-9.]*\\).*/\\1/p' "$vars")
+IFS= read -r -d '' json < "$vars"
+s=\${json#*'"example_sleep_seconds":'}
+s=\${s%%[!0-9.]*}
 ${stamp(recordFile, 'start')}
 sleep "\${s:-0}"
 ${stamp(recordFile, 'end')}
@@ -212,14 +216,14 @@ export const schedulerBench: Bench = {
       const graph = freezeGraph(pipelineJobs(repo.graphLayout, GRAPH_PIPELINE), { kind: 'all' });
       if (graph.errors.length > 0) throw new Error(`bench graph: ${graph.errors.join('; ')}`);
       const s = sshd;
-      const executorOptions = (command: string, name: string): ExecutorOptions => ({
+      const executorOptions = (command: string, name: string): BuildsetRunOptions['executor'] => ({
         slots: PARALLEL,
         version: 'bench',
         bastion: {
           host: s.host,
           port: s.port,
           username: s.user,
-          privateKey: readFileSync(s.privateKeyPath),
+          privateKeyPath: s.privateKeyPath,
           hostKey: s.hostKeyFingerprint,
           maxSessions: MAX_SESSIONS,
         },
@@ -235,7 +239,7 @@ export const schedulerBench: Bench = {
       const db = await cpuShare(() =>
         runBuildset({
           connectString: `${server!.connectString}/bench-graph`,
-          layout: repo.graphLayout,
+          layout: repo.graphLayoutSpec,
           pipeline: GRAPH_PIPELINE,
           commit: repo.sha,
           executor: executorOptions(wrapper, 'graph'),
@@ -263,15 +267,16 @@ export const schedulerBench: Bench = {
         'PYTHONUNBUFFERED=1',
         `DRAWBRIDGE_BUILDSET=${buildset.id}`,
       ].join(' ');
-      const makeJobs: MakeJob[] = buildset.graph.jobs.map((j) => {
-        const vars = join(varsDir, `${j.name}.json`);
-        writeFileSync(vars, JSON.stringify(j.vars), { mode: 0o600 });
-        return {
-          name: j.name,
-          dependencies: j.dependencies,
-          remote: `cd ${workspace} && exec env ${env} DRAWBRIDGE_JOB=${j.name} ${wrapper} -i inventory -e @${vars} ${j.playbook}`,
-        };
-      });
+      const makeJobs = (command: string): MakeJob[] =>
+        buildset.graph.jobs.map((j) => {
+          const vars = join(varsDir, `${j.name}.json`);
+          writeFileSync(vars, JSON.stringify(j.vars), { mode: 0o600 });
+          return {
+            name: j.name,
+            dependencies: j.dependencies,
+            remote: `cd ${workspace} && exec env ${env} DRAWBRIDGE_JOB=${j.name} ${command} -i inventory -e @${vars} ${j.playbook}`,
+          };
+        });
       ssh = await openSsh(join(dir, 'ssh'), {
         host: s.host,
         port: s.port,
@@ -279,13 +284,29 @@ export const schedulerBench: Bench = {
         privateKeyPath: s.privateKeyPath,
         knownHostsLine: s.knownHostsLine,
       });
-      writeFileSync(join(makeDir, 'Makefile'), makefile(makeJobs, ssh, join(makeDir, 'logs')));
+      writeFileSync(
+        join(makeDir, 'Makefile'),
+        makefile(makeJobs(wrapper), ssh, join(makeDir, 'logs')),
+      );
       const makeJ = await cpuShare(() => runMake(makeDir, PARALLEL));
       renameSync(recordFile, join(records, 'make-j.log'));
       const makeFigures = runFigures(graph, readRecords(join(records, 'make-j.log'), graph));
       const seq = await cpuShare(() => runMake(makeDir, 1));
       renameSync(recordFile, join(records, 'sequential.log'));
       const seqFigures = runFigures(graph, readRecords(join(records, 'sequential.log'), graph));
+      // (2b) make -j with the sleeper: the same fan-outs with no scheduler at all, unloaded.
+      const sleeperMakeDir = join(dir, 'make-sleeper');
+      mkdirSync(join(sleeperMakeDir, 'logs'), { recursive: true });
+      writeFileSync(
+        join(sleeperMakeDir, 'Makefile'),
+        makefile(makeJobs(sleeper), ssh, join(sleeperMakeDir, 'logs')),
+      );
+      const makeSleeper = await cpuShare(() => runMake(sleeperMakeDir, PARALLEL));
+      renameSync(recordFile, join(records, 'make-j-sleeper.log'));
+      const makeSleeperFigures = runFigures(
+        graph,
+        readRecords(join(records, 'make-j-sleeper.log'), graph),
+      );
       await ssh.close();
       ssh = undefined;
 
@@ -293,7 +314,7 @@ export const schedulerBench: Bench = {
       const unloaded = await cpuShare(() =>
         runBuildset({
           connectString: `${server!.connectString}/bench-graph-sleeper`,
-          layout: repo.graphLayout,
+          layout: repo.graphLayoutSpec,
           pipeline: GRAPH_PIPELINE,
           commit: repo.sha,
           executor: executorOptions(sleeper, 'graph-sleeper'),
@@ -316,7 +337,7 @@ export const schedulerBench: Bench = {
       const trivial = await cpuShare(() =>
         runBuildset({
           connectString: `${server!.connectString}/bench-trivial`,
-          layout: repo.trivialLayout,
+          layout: repo.trivialLayoutSpec,
           pipeline: TRIVIAL_PIPELINE,
           commit: repo.sha,
           executor: executorOptions(stub, 'trivial'),
@@ -395,7 +416,7 @@ export const schedulerBench: Bench = {
             dispatch_breakdown_ms: dispatchBreakdown(graph, dbTimes, buildset),
             dispatch_latency_executor_view_ms: executorViewLatency(graph, buildset),
             cpu_busy_fraction: db.busy,
-            this_process_cpu_s: r3(db.value.processCpuMs / 1000),
+            component_processes_cpu_s: r3(db.value.processCpuMs / 1000),
             load1_after: db.load1,
           },
           make_j: {
@@ -421,6 +442,13 @@ export const schedulerBench: Bench = {
             dispatch_latency_executor_view_ms: executorViewLatency(graph, unloaded.value.buildset),
             dispatch_breakdown_ms: dispatchBreakdown(graph, unloadedTimes, unloaded.value.buildset),
             cpu_busy_fraction: unloaded.busy,
+            make_j: {
+              what: 'make -j with the same sleeper over OpenSSH (ControlMaster): the same fan-outs started with no scheduler, no ZooKeeper and no executor',
+              makespan_ms: makeSleeperFigures.makespan_ms,
+              dispatch_latency_ms: makeSleeperFigures.dispatch_latency_ms,
+              dispatch_by_release: makeSleeperFigures.dispatch_by_release,
+              cpu_busy_fraction: makeSleeper.busy,
+            },
           },
           trivial: {
             jobs: tb.jobs.length,
@@ -431,11 +459,11 @@ export const schedulerBench: Bench = {
             first_start_to_last_end_ms: lastEnd - firstStart,
             jobs_per_s_after_checkout: r3(tb.jobs.length / ((ended - checkoutEnd) / 1000)),
             cpu_busy_fraction: trivial.busy,
-            this_process_cpu_s: r3(trivial.value.processCpuMs / 1000),
+            component_processes_cpu_s: r3(trivial.value.processCpuMs / 1000),
             machine_cpu_ms_per_job: r3(
               (trivial.busy * cpus().length * (ended - trivial.value.enqueuedAt)) / tb.jobs.length,
             ),
-            this_process_cpu_ms_per_job: r3(trivial.value.processCpuMs / tb.jobs.length),
+            component_processes_cpu_ms_per_job: r3(trivial.value.processCpuMs / tb.jobs.length),
             sshd_cpu_ms_per_job: treesPerJob.sshd,
             zookeeper_cpu_ms_per_job: treesPerJob.zookeeper,
             zookeeper_requests_per_job: zkPerJob.requests,
@@ -458,6 +486,10 @@ export const schedulerBench: Bench = {
           info(
             'without_ansible.dispatch_latency_ms.p99',
             unloadedFigures.dispatch_latency_ms?.p99 ?? Number.NaN,
+          ),
+          info(
+            'without_ansible.make_j.dispatch_latency_ms.p99',
+            makeSleeperFigures.dispatch_latency_ms?.p99 ?? Number.NaN,
           ),
           goal('trivial_jobs_per_s', trivialPerS, '>= 200', trivialPerS >= 200),
         ],
