@@ -57,17 +57,22 @@ export interface BuildsetRun {
 const ENTRY = fileURLToPath(new URL('./component-process.ts', import.meta.url));
 
 interface Component {
+  readonly name: string;
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Resolves on the child's `ready`; rejects if it exits, fails to spawn or takes too long. */
+  readonly ready: Promise<void>;
 }
 
-/** Starts one component process and waits for its `ready`. */
-async function startComponent(
+const READY_TIMEOUT_MS = 60_000;
+
+/** Spawns one component process; the caller tracks it at once, so a failure elsewhere still stops it. */
+function spawnComponent(
   dir: string,
   name: string,
   spec: ComponentSpec,
   logDir: string | undefined,
-): Promise<Component> {
+): Component {
   const file = join(dir, `${name}.json`);
   const logFile = logDir === undefined ? {} : { logFile: join(logDir, `${name}.ndjson`) };
   writeFileSync(file, JSON.stringify({ ...spec, ...logFile }), { mode: 0o600 });
@@ -78,18 +83,43 @@ async function startComponent(
   );
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  await new Promise<void>((resolve, reject) => {
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // A failed spawn emits 'error' and no 'exit'.
+    child.once('error', () => resolve(null));
+  });
+  const ready = new Promise<void>((resolve, reject) => {
     let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bench ${name} not ready within ${READY_TIMEOUT_MS} ms: ${stderr}`));
+    }, READY_TIMEOUT_MS);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (out.includes('ready\n')) resolve();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    void exited.then((code) => reject(new Error(`bench ${name} exited (${code}): ${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`bench ${name} exited (${code}): ${stderr}`));
+    });
   });
-  return { child, exited };
+  ready.catch(() => undefined); // awaited by the caller; this only keeps it handled
+  return { name, child, exited, ready };
+}
+
+/** Closes the stdin of each (the stop signal) and waits for it to exit, killing it after 30 s. */
+async function stopComponents(components: readonly Component[]): Promise<void> {
+  await Promise.all(
+    components.map(async (c) => {
+      c.child.stdin?.end();
+      const timer = setTimeout(() => c.child.kill('SIGKILL'), 30_000);
+      await c.exited;
+      clearTimeout(timer);
+    }),
+  );
 }
 
 export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
@@ -100,33 +130,23 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
   try {
     bench = await connectZooKeeper({ connectString: o.connectString, sessionTimeoutMs: 10_000 });
     components.push(
-      await startComponent(
+      spawnComponent(
         dir,
         'executor',
-        {
-          kind: 'executor',
-          connectString: o.connectString,
-          options: o.executor,
-        },
+        { kind: 'executor', connectString: o.connectString, options: o.executor },
         LOG_DIR,
       ),
     );
-    components.push(
-      ...(await Promise.all(
-        Array.from({ length: o.schedulers }, (_, i) =>
-          startComponent(
-            dir,
-            `scheduler-${i}`,
-            {
-              kind: 'scheduler',
-              connectString: o.connectString,
-              layout: o.layout,
-            },
-            LOG_DIR,
-          ),
+    for (let i = 0; i < o.schedulers; i++)
+      components.push(
+        spawnComponent(
+          dir,
+          `scheduler-${i}`,
+          { kind: 'scheduler', connectString: o.connectString, layout: o.layout },
+          LOG_DIR,
         ),
-      )),
-    );
+      );
+    await Promise.all(components.map((c) => c.ready));
     const id = `bench-${o.pipeline}-${Date.now()}`;
     const event: ManagementEvent = {
       type: 'enqueue',
@@ -171,15 +191,9 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
     }
     return { buildset, enqueuedAt, processCpuMs };
   } finally {
-    // Schedulers first, as an operator stops them; closing stdin is the stop signal.
-    for (const c of [...components].reverse()) c.child.stdin?.end();
-    await Promise.all(
-      components.map(async (c) => {
-        const timer = setTimeout(() => c.child.kill('SIGKILL'), 30_000);
-        await c.exited;
-        clearTimeout(timer);
-      }),
-    );
+    // Schedulers first, then the executor, as an operator stops them.
+    await stopComponents(components.filter((c) => c.name !== 'executor'));
+    await stopComponents(components.filter((c) => c.name === 'executor'));
     await bench?.close();
     rmSync(dir, { recursive: true, force: true });
   }

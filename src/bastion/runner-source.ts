@@ -18,8 +18,8 @@
  * End of stdin (channel or connection gone) is the watchdog: TERM every group,
  * KILL what is left after 3 s, remove pid and vars files, exit.
  *
- * Written for cost: Popen without preexec_fn (CPython can vfork), one
- * selectors loop, no shell or fork per build beyond the job itself.
+ * Written for cost: Popen without preexec_fn on Python 3.11+ (CPython can
+ * vfork), one selectors loop, no shell or fork per build beyond the job itself.
  * No backquote or dollar-brace below: this is a TypeScript template literal.
  */
 /** The runner's first output line; the client skips whatever comes before it. */
@@ -231,7 +231,7 @@ def launch_checked(req, lockfd):
         proc = subprocess.Popen(argv, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 pass_fds=(lockfd,) if lockfd >= 0 else (), **GROUP)
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError, TypeError, subprocess.SubprocessError) as e:
         return refuse(jid, 'spawn', 'cannot run %s: %s' % (argv[0] if argv else '(nothing)', e), req)
     job = Job(jid, req, proc)
     try:

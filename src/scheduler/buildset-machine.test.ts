@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Buildset } from '../model/buildset.js';
-import { applyInput, type BuildsetInput } from './buildset-machine.js';
+import { applyInput, applyInputs, type BuildsetInput } from './buildset-machine.js';
+import { markAllDispatched } from './dispatch.js';
+import type { Transition } from './actions.js';
 import { WrongBuildsetError } from './errors.js';
 import {
   buildset,
@@ -325,5 +327,45 @@ describe('cancel', () => {
     let bs = dispatchAll(running(buildset([job('a')])));
     bs = apply(bs, completion(bs, 'a', 'SUCCESS')).buildset;
     expect(applyInput(bs, cancel, 1).buildset).toBe(bs);
+  });
+});
+
+describe('applyInputs', () => {
+  it('applies several new inputs as one call each would, with one copy', () => {
+    const dispatched = markAllDispatched(
+      running(buildset([job('a'), job('b'), job('c', ['a'])])),
+      [
+        { job: 'a', requestId: 'ra' },
+        { job: 'b', requestId: 'rb' },
+      ],
+      1000,
+    ).buildset;
+    const inputs: BuildsetInput[] = [
+      { type: 'build-started', requestId: 'ra', at: 1100 },
+      { type: 'build-started', requestId: 'rb', at: 1200 },
+      completion(dispatched, 'a', 'SUCCESS'),
+      completion(dispatched, 'b', 'FAILURE'),
+      { type: 'build-started', requestId: 'ra', at: 1300 },
+    ];
+    let one: Transition = { buildset: dispatched, actions: [] };
+    const actions: unknown[] = [];
+    for (const input of inputs) {
+      one = applyInput(one.buildset, input, 2000);
+      actions.push(...one.actions);
+    }
+    const batch = applyInputs(dispatched, inputs, 2000);
+    expect(batch.buildset).toEqual(one.buildset);
+    expect(batch.actions).toEqual(actions);
+    expect(batch.buildset.jobs.map((j) => j.state)).toEqual(['SUCCESS', 'FAILURE', 'WAITING']);
+    expect(dispatched.jobs.map((j) => j.state)).toEqual(['QUEUED', 'QUEUED', 'WAITING']);
+  });
+
+  it('returns the buildset itself when no input changes it, and refuses a foreign result', () => {
+    const bs = running(buildset([job('a')]));
+    const stale = { type: 'build-started', requestId: 'nobody', at: 1 } as const;
+    expect(applyInputs(bs, [stale, stale], 2)).toEqual({ buildset: bs, actions: [] });
+    expect(applyInputs(bs, [stale, stale], 2).buildset).toBe(bs);
+    const foreign = { ...completion(bs, 'checkout', 'SUCCESS'), buildsetId: 'other' };
+    expect(() => applyInputs(bs, [stale, foreign], 2)).toThrow(WrongBuildsetError);
   });
 });

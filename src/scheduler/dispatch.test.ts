@@ -175,7 +175,7 @@ describe('markAllDispatched', () => {
         ],
         1,
       ),
-    ).toThrow(NotDispatchableError);
+    ).toThrow(/a cannot be dispatched \(QUEUED\)/);
     const same = markAllDispatched(
       bs,
       [

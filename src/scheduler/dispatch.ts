@@ -68,7 +68,9 @@ export function markAllDispatched(
     if (current.requestBase === requestId) continue;
     const twice = marks.find((m) => m.index === index);
     if (twice?.requestId === requestId) continue;
-    if (!ready.has(job) || twice)
+    // Named twice with two ids: the second call of one at a time would find it QUEUED.
+    if (twice) throw new NotDispatchableError(bs.id, job, 'QUEUED');
+    if (!ready.has(job))
       throw new NotDispatchableError(bs.id, job, bs.state === 'running' ? current.state : bs.state);
     marks.push({ index, requestId });
   }
