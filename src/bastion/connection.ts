@@ -8,7 +8,12 @@ import {
   SshNotConnectedError,
 } from './errors.js';
 import { fingerprintOf, type HostKeyPin } from './host-key.js';
-import { resolveOptions, type BastionConnectionOptions, type ResolvedOptions } from './options.js';
+import {
+  RESERVED_CHANNELS,
+  resolveOptions,
+  type BastionConnectionOptions,
+  type ResolvedOptions,
+} from './options.js';
 import { Slots } from './slots.js';
 
 export type ConnectionState =
@@ -72,7 +77,7 @@ export class BastionConnection {
   constructor(options: BastionConnectionOptions, logger?: Logger) {
     this.options = resolveOptions(options);
     this.#pins = this.options.hostKeys;
-    this.#jobs = new Slots(this.options.maxSessions - 2);
+    this.#jobs = new Slots(this.options.maxSessions - RESERVED_CHANNELS);
     this.#log = (logger ?? pino({ level: 'silent' })).child({
       component: 'bastion',
       bastion: this.options.host,

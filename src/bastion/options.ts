@@ -2,6 +2,11 @@ import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { BastionConfigError } from './errors.js';
 import { parseHostKeyPin, type HostKeyPin } from './host-key.js';
 
+/** Channels kept out of the job pool: the control command's and the SFTP session's. */
+export const RESERVED_CHANNELS = 2;
+/** The fewest sshd sessions that work: the reserved two, the job runner's for good, and a checkout's. */
+export const MIN_SESSIONS = RESERVED_CHANNELS + 2;
+
 export interface BastionConnectionOptions {
   host: string;
   /** Default 22. */
@@ -15,7 +20,7 @@ export interface BastionConnectionOptions {
    * known_hosts lines. A connection is refused unless the bastion's key matches one.
    */
   hostKey: string | readonly string[];
-  /** The bastion's sshd MaxSessions (default 10, as sshd). Must be at least 4. */
+  /** The bastion's sshd MaxSessions (default 10, as sshd). At least MIN_SESSIONS (4). */
   maxSessions?: number;
   /** SSH keepalive interval, default 15000 ms; 0 disables. */
   keepaliveIntervalMs?: number;
@@ -63,8 +68,7 @@ export function resolveOptions(o: BastionConnectionOptions): ResolvedOptions {
     passphrase: o.passphrase,
     hostKeys: Object.freeze(pins),
     hostKeyAlgorithms: Object.freeze(algorithmsFor(pins)),
-    // Two channels are reserved, the job runner holds a job-lane one for good, a checkout needs one more.
-    maxSessions: int('maxSessions', o.maxSessions ?? 10, 4, 10_000),
+    maxSessions: int('maxSessions', o.maxSessions ?? 10, MIN_SESSIONS, 10_000),
     keepaliveIntervalMs: int('keepaliveIntervalMs', o.keepaliveIntervalMs ?? 15_000, 0, 3_600_000),
     keepaliveCountMax: int('keepaliveCountMax', o.keepaliveCountMax ?? 3, 1, 1000),
     readyTimeoutMs: int('readyTimeoutMs', o.readyTimeoutMs ?? 20_000, 1, 3_600_000),

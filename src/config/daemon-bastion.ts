@@ -3,6 +3,7 @@
  * keeps one SSH connection to, and the executor's own capacity and logs.
  */
 import { resolve } from 'node:path';
+import { MIN_SESSIONS } from '../bastion/options.js';
 import type { Fields } from './daemon-fields.js';
 import {
   checkHost,
@@ -12,7 +13,6 @@ import {
   checkRemoteDir,
   type Checked,
 } from './daemon-formats.js';
-import { BASTION_RESERVED_CHANNELS } from './daemon-keys.js';
 import { localPath } from './daemon-sections.js';
 import type { BastionConfig, CommitSourceKind, ExecutorConfig } from './daemon-types.js';
 
@@ -28,8 +28,7 @@ export function readBastion(f: Fields, dir: string): BastionConfig {
     hostKeys: readHostKeys(f),
     workspaceRoot:
       f.checked('workspaceRoot', 'a path', checkRemoteDir) ?? '/var/lib/drawbridge/workspaces',
-    // Beyond the reserved channels, the job runner holds one job-lane channel for good and a checkout needs another.
-    sessionLimit: f.int('sessionLimit', 10, BASTION_RESERVED_CHANNELS + 2, 10_000),
+    sessionLimit: f.int('sessionLimit', 10, MIN_SESSIONS, 10_000),
     keepWorkspaces: f.int('keepWorkspaces', 10, 0, 100_000),
     commitSource: f.oneOf<CommitSourceKind>('commitSource', ['fetch', 'push'], 'fetch'),
     keepaliveMs: f.seconds('keepalive', 15, true, 3600),

@@ -49,10 +49,3 @@ export const REQUIRED_SECTIONS: Readonly<Record<string, string>> = {
   repository: 'url',
   bastion: 'host, user, privateKey, hostKey',
 };
-
-/**
- * sshd channels the bastion connection keeps out of its pool (the SFTP
- * session and the control channel that kills builds); the job runner and
- * checkout steps take theirs from the rest, so at least one must be left.
- */
-export const BASTION_RESERVED_CHANNELS = 2;
