@@ -73,14 +73,9 @@ interface Component {
 const READY_TIMEOUT_MS = 60_000;
 
 /** Spawns one component process; the caller tracks it at once, so a failure elsewhere still stops it. */
-function spawnComponent(
-  dir: string,
-  name: string,
-  spec: ComponentSpec,
-  logDir: string | undefined,
-): Component {
+function spawnComponent(dir: string, name: string, spec: ComponentSpec): Component {
   const file = join(dir, `${name}.json`);
-  const logFile = logDir === undefined ? {} : { logFile: join(logDir, `${name}.ndjson`) };
+  const logFile = LOG_DIR === undefined ? {} : { logFile: join(LOG_DIR, `${name}.ndjson`) };
   writeFileSync(file, JSON.stringify({ ...spec, ...logFile }), { mode: 0o600 });
   const child = spawn(
     process.execPath,
@@ -136,21 +131,19 @@ export async function runBuildset(o: BuildsetRunOptions): Promise<BuildsetRun> {
   try {
     bench = await connectZooKeeper({ connectString: o.connectString, sessionTimeoutMs: 10_000 });
     components.push(
-      spawnComponent(
-        dir,
-        'executor',
-        { kind: 'executor', connectString: o.connectString, options: o.executor },
-        LOG_DIR,
-      ),
+      spawnComponent(dir, 'executor', {
+        kind: 'executor',
+        connectString: o.connectString,
+        options: o.executor,
+      }),
     );
     for (let i = 0; i < o.schedulers; i++)
       components.push(
-        spawnComponent(
-          dir,
-          `scheduler-${i}`,
-          { kind: 'scheduler', connectString: o.connectString, layout: o.layout },
-          LOG_DIR,
-        ),
+        spawnComponent(dir, `scheduler-${i}`, {
+          kind: 'scheduler',
+          connectString: o.connectString,
+          layout: o.layout,
+        }),
       );
     await Promise.all(components.map((c) => c.ready));
     const id = `bench-${o.pipeline}-${Date.now()}`;

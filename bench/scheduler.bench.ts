@@ -33,6 +33,7 @@ import {
   readRecords,
   runFigures,
   type JobTimes,
+  type RunFigures,
 } from './scheduler-records.js';
 import { createBenchRepo, GRAPH_PIPELINE, TRIVIAL_PIPELINE } from './scheduler-repo.js';
 import { summarize, type Summary } from './stats.js';
@@ -237,25 +238,32 @@ export const schedulerBench: Bench = {
       });
       const sleepTotal = [...repo.sleepSeconds.values()].reduce((a, b) => a + b, 0);
       const timeoutMs = 120_000 + 20 * p.jobs * 1000;
-
-      // (1) Drawbridge: two schedulers, one executor.
-      const db = await cpuShare(() =>
+      const zk = server.connectString;
+      /** The graph through Drawbridge, in a chroot and log dir named `name`, `command` for ansible-playbook. */
+      const graphRun = (name: string, command: string) =>
         runBuildset({
-          connectString: `${server!.connectString}/bench-graph`,
+          connectString: `${zk}/bench-${name}`,
           layout: repo.graphLayoutSpec,
           pipeline: GRAPH_PIPELINE,
           commit: repo.sha,
-          executor: executorOptions(wrapper, 'graph'),
+          executor: executorOptions(command, name),
           schedulers: 2,
           timeoutMs,
           pollMs: 500,
-        }),
-      );
+        });
+      /** The record lines of the run just ended, kept as `<name>.log`. */
+      const recordsOf = (name: string): Map<string, JobTimes> => {
+        const file = join(records, `${name}.log`);
+        renameSync(recordFile, file);
+        return readRecords(file, graph);
+      };
+
+      // (1) Drawbridge: two schedulers, one executor.
+      const db = await cpuShare(() => graphRun('graph', wrapper));
       const buildset = db.value.buildset;
       if (edgesOf(buildset.graph) !== edgesOf(graph))
         throw new Error('the buildset froze another graph than the bench computed');
-      renameSync(recordFile, join(records, 'drawbridge.log'));
-      const dbTimes = readRecords(join(records, 'drawbridge.log'), graph);
+      const dbTimes = recordsOf('drawbridge');
       const dbFigures = runFigures(graph, dbTimes);
 
       // (2) make -j and make -j 1, same commands over OpenSSH, in the executor's workspace.
@@ -271,16 +279,14 @@ export const schedulerBench: Bench = {
         'PYTHONUNBUFFERED=1',
         `DRAWBRIDGE_BUILDSET=${buildset.id}`,
       ].join(' ');
+      for (const j of buildset.graph.jobs)
+        writeFileSync(join(varsDir, `${j.name}.json`), JSON.stringify(j.vars), { mode: 0o600 });
       const makeJobs = (command: string): MakeJob[] =>
-        buildset.graph.jobs.map((j) => {
-          const vars = join(varsDir, `${j.name}.json`);
-          writeFileSync(vars, JSON.stringify(j.vars), { mode: 0o600 });
-          return {
-            name: j.name,
-            dependencies: j.dependencies,
-            remote: `cd ${workspace} && exec env ${env} DRAWBRIDGE_JOB=${j.name} ${command} -i inventory -e @${vars} ${j.playbook}`,
-          };
-        });
+        buildset.graph.jobs.map((j) => ({
+          name: j.name,
+          dependencies: j.dependencies,
+          remote: `cd ${workspace} && exec env ${env} DRAWBRIDGE_JOB=${j.name} ${command} -i inventory -e @${join(varsDir, `${j.name}.json`)} ${j.playbook}`,
+        }));
       ssh = await openSsh(join(dir, 'ssh'), {
         host: s.host,
         port: s.port,
@@ -293,50 +299,24 @@ export const schedulerBench: Bench = {
         makefile(makeJobs(wrapper), ssh, join(makeDir, 'logs')),
       );
       const makeJ = await cpuShare(() => runMake(makeDir, PARALLEL));
-      renameSync(recordFile, join(records, 'make-j.log'));
-      const makeFigures = runFigures(graph, readRecords(join(records, 'make-j.log'), graph));
+      const makeFigures = runFigures(graph, recordsOf('make-j'));
+      const pairOf = (drawbridge: RunFigures, make: RunFigures) => ({
+        drawbridge_ms: drawbridge.makespan_ms,
+        make_j_ms: make.makespan_ms,
+        ratio: r3(drawbridge.makespan_ms / make.makespan_ms),
+        dispatch_latency_ms: drawbridge.dispatch_latency_ms,
+      });
       // (1', 2') More Drawbridge / make -j pairs, interleaved: on a shared machine either
       // makespan moved by 10-20 % between runs minutes apart, so one pair decides little.
-      const pairs = [
-        {
-          drawbridge_ms: dbFigures.makespan_ms,
-          make_j_ms: makeFigures.makespan_ms,
-          ratio: r3(dbFigures.makespan_ms / makeFigures.makespan_ms),
-          dispatch_latency_ms: dbFigures.dispatch_latency_ms,
-        },
-      ];
+      const pairs = [pairOf(dbFigures, makeFigures)];
       for (let pair = 2; pair <= p.pairs; pair++) {
-        await runBuildset({
-          connectString: `${server.connectString}/bench-graph-${pair}`,
-          layout: repo.graphLayoutSpec,
-          pipeline: GRAPH_PIPELINE,
-          commit: repo.sha,
-          executor: executorOptions(wrapper, `graph-${pair}`),
-          schedulers: 2,
-          timeoutMs,
-          pollMs: 500,
-        });
-        renameSync(recordFile, join(records, `drawbridge-${pair}.log`));
-        const again = runFigures(
-          graph,
-          readRecords(join(records, `drawbridge-${pair}.log`), graph),
-        );
+        await graphRun(`graph-${pair}`, wrapper);
+        const again = runFigures(graph, recordsOf(`drawbridge-${pair}`));
         await runMake(makeDir, PARALLEL);
-        renameSync(recordFile, join(records, `make-j-${pair}.log`));
-        const makeAgain = runFigures(
-          graph,
-          readRecords(join(records, `make-j-${pair}.log`), graph),
-        );
-        pairs.push({
-          drawbridge_ms: again.makespan_ms,
-          make_j_ms: makeAgain.makespan_ms,
-          ratio: r3(again.makespan_ms / makeAgain.makespan_ms),
-          dispatch_latency_ms: again.dispatch_latency_ms,
-        });
+        pairs.push(pairOf(again, runFigures(graph, recordsOf(`make-j-${pair}`))));
       }
       const seq = await cpuShare(() => runMake(makeDir, 1));
-      renameSync(recordFile, join(records, 'sequential.log'));
-      const seqFigures = runFigures(graph, readRecords(join(records, 'sequential.log'), graph));
+      const seqFigures = runFigures(graph, recordsOf('sequential'));
       // (2b) make -j with the sleeper: the same fan-outs with no scheduler at all, unloaded.
       const sleeperMakeDir = join(dir, 'make-sleeper');
       mkdirSync(join(sleeperMakeDir, 'logs'), { recursive: true });
@@ -345,29 +325,13 @@ export const schedulerBench: Bench = {
         makefile(makeJobs(sleeper), ssh, join(sleeperMakeDir, 'logs')),
       );
       const makeSleeper = await cpuShare(() => runMake(sleeperMakeDir, PARALLEL));
-      renameSync(recordFile, join(records, 'make-j-sleeper.log'));
-      const makeSleeperFigures = runFigures(
-        graph,
-        readRecords(join(records, 'make-j-sleeper.log'), graph),
-      );
+      const makeSleeperFigures = runFigures(graph, recordsOf('make-j-sleeper'));
       await ssh.close();
       ssh = undefined;
 
       // (1b) the same graph with a sleeper for ansible-playbook: Drawbridge's own latency.
-      const unloaded = await cpuShare(() =>
-        runBuildset({
-          connectString: `${server!.connectString}/bench-graph-sleeper`,
-          layout: repo.graphLayoutSpec,
-          pipeline: GRAPH_PIPELINE,
-          commit: repo.sha,
-          executor: executorOptions(sleeper, 'graph-sleeper'),
-          schedulers: 2,
-          timeoutMs,
-          pollMs: 500,
-        }),
-      );
-      renameSync(recordFile, join(records, 'sleeper.log'));
-      const unloadedTimes = readRecords(join(records, 'sleeper.log'), graph);
+      const unloaded = await cpuShare(() => graphRun('graph-sleeper', sleeper));
+      const unloadedTimes = recordsOf('sleeper');
       const unloadedFigures = runFigures(graph, unloadedTimes);
 
       // (3) trivial jobs: a stub for ansible-playbook, a wide layout.

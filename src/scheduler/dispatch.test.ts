@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { Buildset } from '../model/buildset.js';
 import { applyInput } from './buildset-machine.js';
 import { dispatchable, markAllDispatched, markDispatched, reconcile } from './dispatch.js';
 import { NotDispatchableError } from './errors.js';
@@ -125,17 +126,23 @@ describe('reconcile', () => {
 
 describe('markAllDispatched', () => {
   const fanout = () => running(buildset([job('a'), job('b'), job('c', ['a'])]));
+  /** Marks `job=requestId` pairs at `now`. */
+  const mark = (bs: Buildset, pairs: string, now = 1) =>
+    markAllDispatched(
+      bs,
+      pairs
+        .split(' ')
+        .filter(Boolean)
+        .map((p) => {
+          const [job = '', requestId = ''] = p.split('=');
+          return { job, requestId };
+        }),
+      now,
+    );
 
   it('marks several ready jobs with one copy, as one call each would', () => {
     const bs = fanout();
-    const t = markAllDispatched(
-      bs,
-      [
-        { job: 'a', requestId: 'ra' },
-        { job: 'b', requestId: 'rb' },
-      ],
-      3000,
-    );
+    const t = mark(bs, 'a=ra b=rb', 3000);
     expect(t.buildset.jobs.map((j) => [j.name, j.state, j.requestId])).toEqual([
       ['a', 'QUEUED', 'ra'],
       ['b', 'QUEUED', 'rb'],
@@ -149,41 +156,15 @@ describe('markAllDispatched', () => {
   });
 
   it('changes nothing for jobs already dispatched under the same ids, or for none', () => {
-    const bs = markAllDispatched(fanout(), [{ job: 'a', requestId: 'ra' }], 1).buildset;
-    expect(markAllDispatched(bs, [{ job: 'a', requestId: 'ra' }], 2).buildset).toBe(bs);
-    expect(markAllDispatched(bs, [], 2)).toEqual({ buildset: bs, actions: [] });
+    const bs = mark(fanout(), 'a=ra').buildset;
+    expect(mark(bs, 'a=ra', 2).buildset).toBe(bs);
+    expect(mark(bs, '', 2)).toEqual({ buildset: bs, actions: [] });
   });
 
   it('refuses the whole batch when one job is not ready, or named twice with two ids', () => {
     const bs = fanout();
-    expect(() =>
-      markAllDispatched(
-        bs,
-        [
-          { job: 'a', requestId: 'ra' },
-          { job: 'c', requestId: 'rc' },
-        ],
-        1,
-      ),
-    ).toThrow(/c cannot be dispatched \(WAITING\)/);
-    expect(() =>
-      markAllDispatched(
-        bs,
-        [
-          { job: 'a', requestId: 'ra' },
-          { job: 'a', requestId: 'other' },
-        ],
-        1,
-      ),
-    ).toThrow(/a cannot be dispatched \(QUEUED\)/);
-    const same = markAllDispatched(
-      bs,
-      [
-        { job: 'a', requestId: 'ra' },
-        { job: 'a', requestId: 'ra' },
-      ],
-      1,
-    );
-    expect(same.actions).toHaveLength(1);
+    expect(() => mark(bs, 'a=ra c=rc')).toThrow(/c cannot be dispatched \(WAITING\)/);
+    expect(() => mark(bs, 'a=ra a=other')).toThrow(/a cannot be dispatched \(QUEUED\)/);
+    expect(mark(bs, 'a=ra a=ra').actions).toHaveLength(1);
   });
 });

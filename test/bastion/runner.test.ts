@@ -12,7 +12,12 @@ import {
   BastionWorkspaceError,
   SshConnectionLostError,
 } from '../../src/bastion/errors.js';
-import { BastionRunner, type RunnerJob, type RunnerResult } from '../../src/bastion/runner.js';
+import {
+  BastionRunner,
+  type RunnerJob,
+  type RunnerResult,
+  type RunnerWorkspace,
+} from '../../src/bastion/runner.js';
 import { createGitRepo, type GitRepoFixture } from '../fixtures/git-repo.js';
 import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 import { connect, groupMembers, isAlive, waitFor } from './support.js';
@@ -381,6 +386,17 @@ describe('job runner on the bastion', () => {
         playbook: 'playbooks/ok.yml',
         ...extra,
       });
+    /** A `true` that goes through the workspace checks (and waits on `lock` as a playbook does). */
+    const inWorkspace = (
+      lock: string,
+      workspace: Partial<RunnerWorkspace> = {},
+      extra: Partial<RunnerJob> = {},
+    ): RunnerJob =>
+      job(['true'], {
+        cwd: workspaces.workspacePath(BS),
+        workspace: { buildset: BS, lock, sha: repo.seedSha, ...workspace },
+        ...extra,
+      });
 
     it('writes the vars file 0600 for the playbook, holds the workspace lock, and removes the vars afterwards', async () => {
       const out = join(dir, 'lock');
@@ -423,11 +439,11 @@ describe('job runner on the bastion', () => {
         // Lone surrogate: cannot be encoded; the job meets it in the loop's lock retry, not in the request handler.
         const bad = settled(
           runner.run(
-            job(['true'], {
-              cwd: workspaces.workspacePath(BS),
-              workspace: { buildset: BS, lock, sha: repo.seedSha, playbook: 'playbooks/ok.yml' },
-              vars: { path: join(workspaces.varsDir, 'bad.json'), content: '{"x":"\ud800"}' },
-            }),
+            inWorkspace(
+              lock,
+              { playbook: 'playbooks/ok.yml' },
+              { vars: { path: join(workspaces.varsDir, 'bad.json'), content: '{"x":"\ud800"}' } },
+            ),
           ),
         );
         // Requests are handled in order: once this one ran, the bad one waits for the lock.
@@ -474,14 +490,7 @@ describe('job runner on the bastion', () => {
       const holder = await holdLock(lock, release);
       try {
         // No S frame yet (here: held at the lock; likewise spawned, S queued behind output).
-        const held = settled(
-          r.run(
-            job(['true'], {
-              cwd: workspaces.workspacePath(BS),
-              workspace: { buildset: BS, lock, sha: repo.seedSha },
-            }),
-          ),
-        );
+        const held = settled(r.run(inWorkspace(lock)));
         expect(await r.run(job(['true']))).toMatchObject({ kind: 'exited', exitCode: 0 });
         await own.close();
         const err = await held;
