@@ -217,7 +217,7 @@ export const executorBench: Bench = {
           cpu_measured_as:
             'during each burst: this process (executor and ZooKeeper client) from process.cpuUsage; sshd (every process under the daemon: sessions, the job runner, the stub) and ZooKeeper (the JVM) from /proc/<pid>/stat, children counted once reaped',
           throughput_playbook:
-            'stub command in place of ansible-playbook (prints one line, exits 0): measures claim + workspace verify + SFTP vars + SSH exec + report',
+            'stub command in place of ansible-playbook (prints one line, exits 0): measures claim + the job runner (workspace check, vars file, spawn) + report',
         },
         goals: [
           info('executor.overhead_ms.p50', overhead.p50),
