@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadLayoutFromSources, type Layout } from '../../src/config/index.js';
 import { triggerEventCodec, type Buildset, type TriggerEvent } from '../../src/model/index.js';
-import { Scheduler } from '../../src/scheduler/runtime/index.js';
+import { Scheduler, type SchedulerOptions } from '../../src/scheduler/runtime/index.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
 import { parseHolders } from '../../src/zk/semaphore.js';
 import { connectZooKeeper, type ZooKeeperClient } from '../../src/zk/zk-client.js';
@@ -108,8 +108,8 @@ export interface SchedulerWorld {
   readonly layout: Layout;
   readonly sha: string;
   readonly schedulers: Scheduler[];
-  /** A scheduler with a ZooKeeper session of its own, started. */
-  startScheduler(): Promise<Scheduler>;
+  /** A scheduler with a ZooKeeper session of its own, started; `options` override the tests' defaults. */
+  startScheduler(options?: Partial<SchedulerOptions>): Promise<Scheduler>;
   /** Ends a scheduler's ZooKeeper session under it, as a crash would: its locks and registration vanish. */
   crash(s: Scheduler): Promise<void>;
   /** Puts a management event on its pipeline's queue; returns the buildset id it creates. */
@@ -160,14 +160,14 @@ export async function createSchedulerWorld(name: string): Promise<SchedulerWorld
       layout,
       sha,
       schedulers,
-      async startScheduler() {
+      async startScheduler(options = {}) {
         const client = await connectZooKeeper({
           connectString: world.chroot.connectString,
           sessionTimeoutMs: 4_000,
         });
         clients.push(client);
         const s = new Scheduler(
-          { version: 'test', safetyIntervalMs: 300 },
+          { version: 'test', safetyIntervalMs: 300, ...options },
           {
             zk: client,
             paths,

@@ -77,16 +77,19 @@ export class PipelineWork {
     return [...this.passes, ...this.retiring];
   }
 
-  /** The queue directories whose changes wake the scheduler. */
-  queues(): string[] {
-    return [
-      this.router.globalQueue.entriesPath,
-      ...this.all().flatMap((p) => [
-        p.management.entriesPath,
-        p.results.entriesPath,
-        p.triggers.entriesPath,
-      ]),
-    ];
+  /**
+   * The queue directories whose changes wake the scheduler, each with the
+   * pipeline it wakes; the global trigger queue's is undefined (every pipeline).
+   */
+  queueOwners(): Map<string, string | undefined> {
+    return new Map([
+      [this.router.globalQueue.entriesPath, undefined],
+      ...this.all().flatMap((p) =>
+        [p.management, p.results, p.triggers].map(
+          (q) => [q.entriesPath, p.pipeline.name] as [string, string],
+        ),
+      ),
+    ]);
   }
 
   /** Drops retiring pipelines with nothing left to do; true when any was dropped. */

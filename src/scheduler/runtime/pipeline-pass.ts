@@ -72,7 +72,7 @@ export interface PassDeps {
  * busy: another scheduler holds the lock; conflict: lost the write race too
  * often; again: done, and the pipeline wants another pass soon (finished
  * buildsets leave the queue one pass later; semaphores were given back that
- * another pipeline may be waiting for).
+ * another pipeline may be waiting for; a full batch of events was read).
  */
 export type PassResult = 'busy' | 'idle' | 'done' | 'again' | 'conflict';
 
@@ -193,22 +193,23 @@ export class PipelinePasses {
 
   async #once(): Promise<PassResult> {
     const now = this.deps.now();
-    const snap = await this.#store.load();
-    const reconciled = this.#cleanVersion !== snap.stateVersion || snap.stateVersion === null;
-    if (reconciled) await this.#reconcile(snap);
     const limit = this.deps.options.eventsPerPass;
-    const [management, results, triggers] = await Promise.all([
+    // Side by side: under the lock nobody else writes the state or acks events, so the
+    // order of these reads does not matter, and in series they were five round trips.
+    const [snap, management, results, triggers, leases] = await Promise.all([
+      this.#store.load(),
       this.management.read(limit),
       this.results.read(limit),
       this.triggers.read(limit),
+      // One listing instead of a read per queued request each pass: a claimed request has a lease.
+      unlessMissing(this.deps.zk.children(this.deps.paths.buildLocks()), []),
     ]);
+    const reconciled = this.#cleanVersion !== snap.stateVersion || snap.stateVersion === null;
+    if (reconciled) await this.#reconcile(snap);
     const d = new PassDraft(snap.state, new Map(snap.records));
     await this.#applyEvents(d, now, management, results, triggers);
     const ctx = this.#dispatchContext(now);
-    // One listing instead of a read per queued request each pass: a claimed request has a lease.
-    const locked = new Set(
-      await unlessMissing(this.deps.zk.children(this.deps.paths.buildLocks()), []),
-    );
+    const locked = new Set(leases);
     await noteStarted(d, ctx, async (id) =>
       locked.has(id) ? this.#actions.readRequest(id) : null,
     );
@@ -233,6 +234,8 @@ export class PipelinePasses {
     this.#cleanVersion = version;
     const events = management.length + results.length + triggers.length;
     if (d.state.queue.some((id) => d.records.get(id)?.state === 'done')) return 'again';
+    // A full batch read: more may wait, and acks wake nobody (see wakeups.ts).
+    if ([management, results, triggers].some((q) => q.length >= limit)) return 'again';
     if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
       return 'again';
     return d.dirty || events > 0 ? 'done' : 'idle';

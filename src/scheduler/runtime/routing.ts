@@ -66,10 +66,15 @@ export class TriggerRouter {
     await Promise.all([...this.#perPipeline.values()].map((q) => q.init()));
   }
 
-  /** Routes every pending global event; returns how many this scheduler routed. */
-  async routeAll(limit: number): Promise<number> {
+  /**
+   * Routes the pending global events, at most `limit`; returns how many this
+   * scheduler routed. `onFull` is called when `limit` were pending: there may be more.
+   */
+  async routeAll(limit: number, onFull?: () => void): Promise<number> {
     let routed = 0;
-    for (const entry of await this.#global.read(limit)) {
+    const entries = await this.#global.read(limit);
+    if (entries.length >= limit) onFull?.();
+    for (const entry of entries) {
       try {
         if (await this.#route(entry.id, entry.value)) routed += 1;
       } catch (e) {

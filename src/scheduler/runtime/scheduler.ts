@@ -72,7 +72,14 @@ export class Scheduler {
   #triggers: SchedulerTriggers | undefined;
   #stopWatching: (() => void) | undefined;
   #round: Promise<void> | undefined;
-  #again = false;
+  /**
+   * What the next round looks at: every pipeline, or only those whose queues
+   * or lock changed. A result event used to cost every pipeline's lock and
+   * queue listings, on every scheduler, twice (the event, then its ack).
+   */
+  #wanted: Set<string> | 'all' = 'all';
+  /** Pipelines whose pass failed (all: the round failed): looked at again in the next round, whatever woke it. */
+  #failed: Set<string> | 'all' = new Set();
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #rounds = 0;
@@ -159,16 +166,18 @@ export class Scheduler {
     if (this.#state !== 'running') return;
     this.#stopWatching?.();
     const executors = this.#deps.paths.components('executor');
+    const owners = this.#work?.queueOwners() ?? new Map<string, string>();
     this.#stopWatching = watchForWork(
       {
         zk: this.#deps.zk,
-        directories: [...(this.#work?.queues() ?? []), executors],
+        directories: [...owners.keys(), executors],
         intervalMs: this.options.safetyIntervalMs,
         log: this.#log,
       },
       (why) => {
         if (why === executors) this.#sweepDue = true;
-        this.#wake();
+        // A pipeline's own queue: that pipeline. The global queue, an executor, the tick: all.
+        this.#wake(owners.get(why));
       },
     );
   }
@@ -306,30 +315,41 @@ export class Scheduler {
     });
   }
 
-  /** Coalesces wake-ups: one round at a time, and one more if woken during it. Never throws. */
-  #wake(): void {
-    if (this.#state !== 'running') return;
-    if (this.#round) {
-      this.#again = true;
-      return;
-    }
+  /**
+   * Coalesces wake-ups: one round at a time, and one more if woken during it,
+   * for `pipeline` or (undefined) for every pipeline. Never throws.
+   */
+  #wake(pipeline?: string): void {
+    this.#want(this.#failed);
+    this.#failed = new Set();
+    this.#want(pipeline === undefined ? 'all' : new Set([pipeline]));
+    if (this.#state !== 'running' || this.#round) return;
     this.#round = (async () => {
-      do {
-        this.#again = false;
-        await this.#runRound();
-      } while (this.#again && this.#state === 'running');
+      while (this.#state === 'running' && (this.#wanted === 'all' || this.#wanted.size > 0)) {
+        const wanted = this.#wanted;
+        this.#wanted = new Set();
+        await this.#runRound(wanted);
+      }
     })().finally(() => (this.#round = undefined));
   }
 
-  async #runRound(): Promise<void> {
+  #want(more: Set<string> | 'all'): void {
+    if (more === 'all') this.#wanted = 'all';
+    else if (this.#wanted !== 'all') for (const p of more) this.#wanted.add(p);
+  }
+
+  async #runRound(wanted: Set<string> | 'all'): Promise<void> {
     const signal = this.#abort.signal;
     try {
       await this.#switchLayout();
       const work = this.#work;
-      await work?.router.routeAll(this.options.eventsPerPass);
+      // Routing writes to pipelines' trigger queues: their watches wake those pipelines.
+      // More than a batch pending: the acks wake nobody (see wakeups.ts), so ask for another round.
+      if (wanted === 'all')
+        await work?.router.routeAll(this.options.eventsPerPass, () => this.#want('all'));
       for (const pass of work?.all() ?? []) {
         if (signal.aborted) return;
-        await this.#runPass(pass, signal);
+        if (wanted === 'all' || wanted.has(pass.pipeline.name)) await this.#runPass(pass, signal);
       }
       // After the passes, so no result waits for it; when an executor came or went
       // (a dead one's leases usually vanish with its registration), and at most twice per
@@ -346,6 +366,7 @@ export class Scheduler {
       if (work && work.retiring.length > 0 && (await work.pruneRetired(this.#log)))
         this.#watchWork();
     } catch (e) {
+      this.#failed = 'all';
       this.#log.warn({ err: toError(e) }, 'scheduler round failed; the next one retries');
     } finally {
       this.#rounds += 1;
@@ -366,7 +387,7 @@ export class Scheduler {
     };
     const fired = (): void => {
       forget();
-      this.#wake();
+      this.#wake(pipeline);
     };
     this.#deps.zk
       .children(this.#deps.paths.pipelineLock(pipeline), fired)
@@ -381,10 +402,11 @@ export class Scheduler {
       if (!(await pass.hasWork())) return;
       const result = await pass.run(signal);
       // Busy: its holder sees the same events. Conflict or again: look again soon.
-      if (result === 'conflict' || result === 'again') this.#again = true;
+      if (result === 'conflict' || result === 'again') this.#wake(pass.pipeline.name);
       if (result === 'busy') this.#wakeWhenFree(pass.pipeline.name);
     } catch (e) {
       if (signal.aborted) return;
+      if (this.#failed !== 'all') this.#failed.add(pass.pipeline.name);
       this.#log.warn(
         { err: toError(e), pipeline: pass.pipeline.name },
         'pipeline pass failed; the next round retries',

@@ -5,6 +5,8 @@
  * registry's children (an old session expiring after its replacement
  * registered), and is then seen only by looking.
  * Build requests are not watched: schedulers alone create and delete them.
+ * A change that only removed entries (a consumer acking events) brings no
+ * work and wakes nobody: every event used to cost each scheduler two rounds.
  * Wake-ups are coalesced by the caller; this only says "look again".
  */
 import type { Logger } from 'pino';
@@ -20,13 +22,32 @@ export interface WakeSources {
   readonly log: Logger;
 }
 
+/**
+ * Whether a queue directory's new listing may hold work: the first listing,
+ * a vanished directory (recreated, say), or any entry not listed before.
+ */
+export function bringsWork(
+  before: ReadonlySet<string> | undefined,
+  children: readonly string[] | null,
+): boolean {
+  return before === undefined || children === null || children.some((c) => !before.has(c));
+}
+
 /** Starts watching; returns the function that stops every watch and the timer. */
 export function watchForWork(sources: WakeSources, wake: (why: string) => void): () => void {
-  const stops: StopWatch[] = sources.directories.map((dir) =>
-    watchChildren(sources.zk, dir, () => wake(dir), {
-      onError: (err) => sources.log.debug({ err, dir }, 'watch error; it re-arms itself'),
-    }),
-  );
+  const stops: StopWatch[] = sources.directories.map((dir) => {
+    let last: ReadonlySet<string> | undefined;
+    return watchChildren(
+      sources.zk,
+      dir,
+      (children) => {
+        const before = last;
+        last = new Set(children ?? []);
+        if (bringsWork(before, children)) wake(dir);
+      },
+      { onError: (err) => sources.log.debug({ err, dir }, 'watch error; it re-arms itself') },
+    );
+  });
   const timer = setInterval(() => wake('safety tick'), sources.intervalMs);
   return () => {
     clearInterval(timer);
