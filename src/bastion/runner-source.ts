@@ -275,6 +275,9 @@ def started(job, req):
             sel.register(fd, selectors.EVENT_READ, (job, kind))
     jobs[jid] = job
     send_json(b'S', jid, {'pgid': job.pgid})
+    # Out now, not after the rest of the batch: the executor dates the start by this frame,
+    # and with a 28-job request batch the last starts were dated 60 ms late.
+    flush()
 
 
 def kill(req):
