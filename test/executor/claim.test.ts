@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { tryClaim, type ClaimOptions, type Claim } from '../../src/executor/claim.js';
+import {
+  BATCH_CLAIMS,
+  tryClaim,
+  tryClaimBatch,
+  type ClaimOptions,
+  type Claim,
+} from '../../src/executor/claim.js';
 import { Reporter } from '../../src/executor/report.js';
 import {
   buildCompletedEventCodec,
@@ -164,6 +170,63 @@ describe('claim and report transactions', () => {
     expect(await doc(r.id).read()).toMatchObject({ version: 0, value: { state: 'requested' } });
     await other.close();
     await doc(r.id).delete();
+  });
+
+  it('claims a batch in one transaction: every lease taken, every request RUNNING', async () => {
+    const rs = await Promise.all([request(), request(), request()].map(put));
+    const known = await Promise.all(rs.map((r) => doc(r.id).readStored()));
+    const claims = await tryClaimBatch(
+      known.map((k) => k!),
+      options(zk),
+    );
+    expect(claims?.map((c) => c.request.id)).toEqual(rs.map((r) => r.id));
+    for (const c of claims ?? []) {
+      expect((await zk.exists(paths.buildLock(c.request.id)))?.ephemeralOwner).toBe(zk.sessionId);
+      expect((await doc(c.request.id).read())?.value).toMatchObject({ state: 'running' });
+      expect(c.lock.state).toBe('held');
+      expect((await new Reporter(zk, paths).report(c, outcome())).reported).toBe(true);
+    }
+    await zk.deleteRecursive(paths.pipelineResultEvents('deploy'));
+    for (const r of rs) await doc(r.id).delete();
+  });
+
+  it('claims nothing of a batch when one request is taken or changed, and leaves all alone', async () => {
+    const rs = await Promise.all([request(), request(), request()].map(put));
+    const known = (await Promise.all(rs.map((r) => doc(r.id).readStored()))).map((k) => k!);
+    const other = await connect(chroot.connectString);
+    await other.create(paths.buildLock(rs[1]!.id), Buffer.from('exec-2'), { mode: 'ephemeral' });
+    expect(await tryClaimBatch(known, options(zk))).toBeNull();
+    await other.close();
+    // Another writer (a scheduler's cancel) since the read: the versions no longer match.
+    await doc(rs[2]!.id).write({ ...rs[2]!, cancelRequested: true }, 0);
+    expect(await tryClaimBatch(known, options(zk))).toBeNull();
+    for (const r of rs) {
+      expect(await zk.exists(paths.buildLock(r.id))).toBeNull();
+      expect((await doc(r.id).read())?.value.state).toBe('requested');
+      await doc(r.id).delete();
+    }
+  });
+
+  it('does not try a batch it could not claim as read, nor one over the count or byte limit', async () => {
+    const r = await put(request({ cancelRequested: true }));
+    const known = await doc(r.id).readStored();
+    expect(await tryClaimBatch([known!], options(zk))).toBeNull();
+    expect(await tryClaimBatch([], options(zk))).toBeNull();
+    const many = Array.from({ length: BATCH_CLAIMS + 1 }, () => known!);
+    expect(await tryClaimBatch(many, options(zk))).toBeNull();
+    expect(await zk.exists(paths.buildLock(r.id))).toBeNull();
+    await doc(r.id).delete();
+    // Two requests of 300 kB each: over the batch's 512 kB, each fits a transaction alone.
+    const big = await Promise.all(
+      [request(), request()].map((x) => put({ ...x, vars: { blob: 'x'.repeat(300_000) } })),
+    );
+    const bigKnown = (await Promise.all(big.map((b) => doc(b.id).readStored()))).map((k) => k!);
+    expect(await tryClaimBatch(bigKnown, options(zk))).toBeNull();
+    for (const b of big) {
+      expect(await zk.exists(paths.buildLock(b.id))).toBeNull();
+      expect((await doc(b.id).read())?.value.state).toBe('requested');
+      await doc(b.id).delete();
+    }
   });
 
   it('does not complete a build whose lease was deleted', async () => {
