@@ -34,6 +34,26 @@ export function buildLogPath(
   );
 }
 
+/**
+ * Opens for appending, with the size already there. A new file (the usual
+ * case) is created exclusively and is empty: no stat, which in a fan-out
+ * waited in the thread pool behind every other build's open.
+ */
+async function openForAppend(path: string): Promise<{ fh: FileHandle; size: number }> {
+  try {
+    return { fh: await open(path, 'ax', 0o640), size: 0 };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const fh = await open(path, 'a', 0o640);
+  try {
+    return { fh, size: (await fh.stat()).size };
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  }
+}
+
 export class BuildLog {
   #size = 0;
   #ended = false;
@@ -55,14 +75,13 @@ export class BuildLog {
     const dir = join(path, '..');
     // One mkdir per buildset, not per build: it cost about 1 ms of the executor's CPU each.
     if (!made.has(dir)) await mkdir(dir, { recursive: true });
-    const fh = await open(path, 'a', 0o640).catch(async (e: unknown) => {
+    const { fh, size } = await openForAppend(path).catch(async (e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw toError(e);
       await mkdir(dir, { recursive: true });
-      return open(path, 'a', 0o640);
+      return openForAppend(path);
     });
     if (made.size >= MADE_DIRS_KEPT) made.clear();
     made.add(dir);
-    const { size } = await fh.stat();
     const log = new BuildLog(path, fh);
     log.#size = size;
     return log;

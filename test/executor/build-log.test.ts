@@ -21,4 +21,19 @@ describe('build log directories', () => {
     await second.end();
     expect(readFileSync(join(root, 'bs-1', 'b-1.log'), 'utf8')).toBe('two\n');
   });
+
+  it('starts a new log empty and appends to one that exists, counting the bytes already there', async () => {
+    const path = join(root, 'bs-2', 'c-1.log');
+    const fresh = await BuildLog.open(path);
+    expect(fresh.size).toBe(0);
+    fresh.line('first');
+    await fresh.end();
+    expect(fresh.size).toBe(6);
+    const again = await BuildLog.open(path);
+    expect(again.size).toBe(6);
+    again.line('second');
+    await again.end();
+    expect(again.size).toBe(13);
+    expect(readFileSync(path, 'utf8')).toBe('first\nsecond\n');
+  });
 });
