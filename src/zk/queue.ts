@@ -123,7 +123,11 @@ export class ZkEventQueue<T> {
 
   /** Pending events, oldest first (at most `limit`). Events acked while we read are left out. */
   async read(limit = Infinity): Promise<QueueEntry<T>[]> {
-    const ids = (await this.ids()).slice(0, limit);
+    return this.readIds((await this.ids()).slice(0, limit));
+  }
+
+  /** The entries of `ids` (from `ids()`), in that order; those acked meanwhile are left out. */
+  async readIds(ids: readonly string[]): Promise<QueueEntry<T>[]> {
     const entries = await Promise.all(ids.map((id) => this.readOne(id)));
     return entries.filter((e): e is QueueEntry<T> => e !== null);
   }

@@ -63,6 +63,7 @@ describe('pipelineOrder', () => {
       'failing',
       'lost',
       'selective',
+      'sema-other',
       'sema',
     ]);
   });

@@ -66,6 +66,7 @@ export function layoutText(records: string): string {
     ),
     pipeline('failing', manual),
     pipeline('sema', manual, 'low'),
+    pipeline('sema-other', manual),
     pipeline('cancel', manual),
     pipeline('lost', manual),
     job('d-bootstrap', records),
@@ -83,6 +84,7 @@ export function layoutText(records: string): string {
     job('f-other', records),
     job('m-a', records, '    semaphores:\n      - one\n', { seconds: 1 }),
     job('m-b', records, '    semaphores:\n      - one\n', { seconds: 1 }),
+    job('o-a', records, '    semaphores:\n      - one\n'),
     job('c-gate', records, '', { gate: true }),
     job('c-after', records, deps('c-gate')),
     job('l-gate', records, '    attempts: 3\n', { gate: true }),
@@ -95,6 +97,8 @@ export function layoutText(records: string): string {
       jobs: [f-base, f-child, f-grandchild, f-other]
     sema:
       jobs: [m-a, m-b]
+    sema-other:
+      jobs: [o-a]
     cancel:
       jobs: [c-gate, c-after]
     lost:

@@ -1,18 +1,23 @@
 /**
- * Acks wake nobody (src/scheduler/runtime/wakeups.ts), so a backlog larger
- * than one pass's batch must be worked off by the scheduler asking for more
- * rounds itself, not by the safety tick: here the tick is a minute away.
+ * A queue's change wakes only its own pipeline and acks wake nobody
+ * (src/scheduler/runtime/wakeups.ts), so what used to ride on those wake-ups
+ * must now ask for its round itself: a backlog larger than one pass's batch,
+ * and a semaphore given back that another pipeline waits for. Here the
+ * safety tick, which would cover for them, is a minute away.
  */
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { watchForWork } from '../../src/scheduler/runtime/wakeups.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
 import { managementEventCodec, triggerEventCodec } from '../../src/model/index.js';
 import { createSchedulerWorld, waitUntil, type SchedulerWorld } from './support.js';
 
-describe('scheduler wake-ups: backlogs beyond one batch', () => {
+describe('scheduler wake-ups without the safety tick', () => {
   let w: SchedulerWorld;
 
   beforeAll(async () => {
     w = await createSchedulerWorld('wakeups');
+    await w.world.startExecutor({ slots: 4 });
     await w.startScheduler({ safetyIntervalMs: 60_000, eventsPerPass: 2 });
   }, 60_000);
 
@@ -56,5 +61,71 @@ describe('scheduler wake-ups: backlogs beyond one batch', () => {
       'the 5 trigger events to be routed without a safety tick',
       15_000,
     );
+  });
+
+  it('starts a buildset of another pipeline as soon as the semaphore it waits for is given back', async () => {
+    const enqueue = (pipeline: string) =>
+      w.manage({ type: 'enqueue', pipeline, ref: 'refs/heads/main', commit: w.sha });
+    const sema = await enqueue('sema');
+    await waitUntil(
+      async () =>
+        (await w.buildset('sema', sema))?.jobs.some((j) =>
+          ['QUEUED', 'RUNNING'].includes(j.state),
+        ) ?? false,
+      'a job of sema to take the semaphore',
+      30_000,
+    );
+    // sema-other has no event of its own once enqueued: only the release can wake it.
+    const other = await enqueue('sema-other');
+    const bs = await w.finished('sema-other', other, 30_000);
+    expect({ result: bs.result, message: bs.message }).toEqual({
+      result: 'SUCCESS',
+      message: null,
+    });
+    expect((await w.finished('sema', sema)).result).toBe('SUCCESS');
+    // The semaphore (max 1) was honoured: o-a ran while neither m-a nor m-b did.
+    const at = (name: string, event: string) =>
+      w.records().find((r) => r.name === name && r.event === event)?.at ?? NaN;
+    for (const m of ['m-a', 'm-b'])
+      expect({
+        m,
+        apart: at('o-a', 'start') >= at(m, 'end') || at('o-a', 'end') <= at(m, 'start'),
+      }).toEqual({ m, apart: true });
+  }, 60_000);
+
+  it('wakes on a removal from the executor registry, not on one from a queue', async () => {
+    const { zk } = w.world;
+    const queue = '/wake-test/queue';
+    const registry = '/wake-test/registry';
+    await zk.mkdirp(queue);
+    await zk.mkdirp(registry);
+    await zk.create(`${queue}/e-1`, Buffer.from('event'));
+    await zk.create(`${registry}/executor-1`, Buffer.from('executor'));
+    const woken: string[] = [];
+    const stop = watchForWork(
+      {
+        zk,
+        queues: [queue],
+        registries: [registry],
+        intervalMs: 60_000,
+        log: pino({ level: 'silent' }),
+      },
+      (why) => woken.push(why),
+    );
+    try {
+      await waitUntil(() => woken.length === 2, 'the first listings to wake', 10_000);
+      expect([...woken].sort()).toEqual([queue, registry]);
+      await zk.delete(`${queue}/e-1`); // an ack
+      await zk.delete(`${registry}/executor-1`); // an executor gone
+      await waitUntil(() => woken.length === 3, 'the registry removal to wake', 10_000);
+      // One session's watch events arrive in order: the ack's came first and woke nobody.
+      expect(woken[2]).toBe(registry);
+      await zk.create(`${queue}/e-2`, Buffer.from('event'));
+      await waitUntil(() => woken.length === 4, 'a new event to wake', 10_000);
+      expect(woken).toEqual([...woken.slice(0, 2), registry, queue]);
+    } finally {
+      stop();
+      await zk.deleteRecursive('/wake-test');
+    }
   });
 });

@@ -71,10 +71,11 @@ export interface PassDeps {
 /**
  * busy: another scheduler holds the lock; conflict: lost the write race too
  * often; again: done, and the pipeline wants another pass soon (finished
- * buildsets leave the queue one pass later; semaphores were given back that
- * another pipeline may be waiting for; a full batch of events was read).
+ * buildsets leave the queue one pass later; a full batch of events was
+ * read); released: done, and semaphores were given back that a buildset of
+ * any pipeline may be waiting for, so every pipeline wants a pass.
  */
-export type PassResult = 'busy' | 'idle' | 'done' | 'again' | 'conflict';
+export type PassResult = 'busy' | 'idle' | 'done' | 'again' | 'released' | 'conflict';
 
 const WRITE_ROUNDS = 3;
 
@@ -233,11 +234,11 @@ export class PipelinePasses {
     await this.#afterWrite(d, done.removed, now, reconciled);
     this.#cleanVersion = version;
     const events = management.length + results.length + triggers.length;
+    if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
+      return 'released';
     if (d.state.queue.some((id) => d.records.get(id)?.state === 'done')) return 'again';
     // A full batch read: more may wait, and acks wake nobody (see wakeups.ts).
     if ([management, results, triggers].some((q) => q.length >= limit)) return 'again';
-    if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
-      return 'again';
     return d.dirty || events > 0 ? 'done' : 'idle';
   }
 

@@ -68,16 +68,22 @@ export class TriggerRouter {
 
   /**
    * Routes the pending global events, at most `limit`; returns how many this
-   * scheduler routed. `onFull` is called when `limit` were pending: there may be more.
+   * scheduler routed. `onMore`: more than `limit` were pending; `onFailed`:
+   * an event could not be routed now. Either wants another round.
    */
-  async routeAll(limit: number, onFull?: () => void): Promise<number> {
+  async routeAll(
+    limit: number,
+    hooks: { onMore?: () => void; onFailed?: () => void } = {},
+  ): Promise<number> {
     let routed = 0;
-    const entries = await this.#global.read(limit);
-    if (entries.length >= limit) onFull?.();
-    for (const entry of entries) {
+    // Counted on the listing: another scheduler routing the same backlog makes reads come up short.
+    const ids = await this.#global.ids();
+    if (ids.length > limit) hooks.onMore?.();
+    for (const entry of await this.#global.readIds(ids.slice(0, limit))) {
       try {
         if (await this.#route(entry.id, entry.value)) routed += 1;
       } catch (e) {
+        hooks.onFailed?.();
         this.log.warn({ err: toError(e), event: entry.value.id }, 'routing failed; will retry');
       }
     }

@@ -170,7 +170,8 @@ export class Scheduler {
     this.#stopWatching = watchForWork(
       {
         zk: this.#deps.zk,
-        directories: [...owners.keys(), executors],
+        queues: [...owners.keys()],
+        registries: [executors],
         intervalMs: this.options.safetyIntervalMs,
         log: this.#log,
       },
@@ -320,22 +321,26 @@ export class Scheduler {
    * for `pipeline` or (undefined) for every pipeline. Never throws.
    */
   #wake(pipeline?: string): void {
-    this.#want(this.#failed);
-    this.#failed = new Set();
-    this.#want(pipeline === undefined ? 'all' : new Set([pipeline]));
-    if (this.#state !== 'running' || this.#round) return;
-    this.#round = (async () => {
-      while (this.#state === 'running' && (this.#wanted === 'all' || this.#wanted.size > 0)) {
-        const wanted = this.#wanted;
-        this.#wanted = new Set();
-        await this.#runRound(wanted);
-      }
-    })().finally(() => (this.#round = undefined));
+    this.#wanted = union(this.#wanted, pipeline === undefined ? 'all' : new Set([pipeline]));
+    this.#kick();
   }
 
-  #want(more: Set<string> | 'all'): void {
-    if (more === 'all') this.#wanted = 'all';
-    else if (this.#wanted !== 'all') for (const p of more) this.#wanted.add(p);
+  #kick(): void {
+    const pending = (): boolean => this.#wanted === 'all' || this.#wanted.size > 0;
+    if (this.#state !== 'running' || this.#round || !pending()) return;
+    this.#round = (async () => {
+      while (this.#state === 'running' && pending()) {
+        // What failed is looked at again now, but does not start a round by itself.
+        const wanted = union(this.#wanted, this.#failed);
+        this.#wanted = new Set();
+        this.#failed = new Set();
+        await this.#runRound(wanted);
+      }
+      // A wake-up between the loop's last check and here would otherwise start nothing.
+    })().finally(() => {
+      this.#round = undefined;
+      this.#kick();
+    });
   }
 
   async #runRound(wanted: Set<string> | 'all'): Promise<void> {
@@ -346,7 +351,10 @@ export class Scheduler {
       // Routing writes to pipelines' trigger queues: their watches wake those pipelines.
       // More than a batch pending: the acks wake nobody (see wakeups.ts), so ask for another round.
       if (wanted === 'all')
-        await work?.router.routeAll(this.options.eventsPerPass, () => this.#want('all'));
+        await work?.router.routeAll(this.options.eventsPerPass, {
+          onMore: () => (this.#wanted = 'all'),
+          onFailed: () => (this.#failed = 'all'),
+        });
       for (const pass of work?.all() ?? []) {
         if (signal.aborted) return;
         if (wanted === 'all' || wanted.has(pass.pipeline.name)) await this.#runPass(pass, signal);
@@ -403,6 +411,7 @@ export class Scheduler {
       const result = await pass.run(signal);
       // Busy: its holder sees the same events. Conflict or again: look again soon.
       if (result === 'conflict' || result === 'again') this.#wake(pass.pipeline.name);
+      if (result === 'released') this.#wake();
       if (result === 'busy') this.#wakeWhenFree(pass.pipeline.name);
     } catch (e) {
       if (signal.aborted) return;
@@ -413,4 +422,9 @@ export class Scheduler {
       );
     }
   }
+}
+
+/** Both sets of pipelines; 'all' absorbs anything. */
+function union(a: Set<string> | 'all', b: Set<string> | 'all'): Set<string> | 'all' {
+  return a === 'all' || b === 'all' ? 'all' : new Set([...a, ...b]);
 }

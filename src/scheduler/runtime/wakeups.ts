@@ -5,8 +5,9 @@
  * registry's children (an old session expiring after its replacement
  * registered), and is then seen only by looking.
  * Build requests are not watched: schedulers alone create and delete them.
- * A change that only removed entries (a consumer acking events) brings no
- * work and wakes nobody: every event used to cost each scheduler two rounds.
+ * A queue change that only removed entries (a consumer acking events) brings
+ * no work and wakes nobody: every event used to cost each scheduler two
+ * rounds. In the executor registry, a removal is what matters most.
  * Wake-ups are coalesced by the caller; this only says "look again".
  */
 import type { Logger } from 'pino';
@@ -16,8 +17,10 @@ import { watchChildren } from '../../zk/watch.js';
 
 export interface WakeSources {
   readonly zk: ZkClient;
-  /** Directories whose children to watch (queue entry dirs, the executor registry). */
-  readonly directories: readonly string[];
+  /** Queue entry directories: an added entry wakes. */
+  readonly queues: readonly string[];
+  /** Directories where any change of children wakes (the executor registry). */
+  readonly registries: readonly string[];
   readonly intervalMs: number;
   readonly log: Logger;
 }
@@ -35,19 +38,26 @@ export function bringsWork(
 
 /** Starts watching; returns the function that stops every watch and the timer. */
 export function watchForWork(sources: WakeSources, wake: (why: string) => void): () => void {
-  const stops: StopWatch[] = sources.directories.map((dir) => {
-    let last: ReadonlySet<string> | undefined;
-    return watchChildren(
-      sources.zk,
-      dir,
-      (children) => {
-        const before = last;
-        last = new Set(children ?? []);
-        if (bringsWork(before, children)) wake(dir);
-      },
-      { onError: (err) => sources.log.debug({ err, dir }, 'watch error; it re-arms itself') },
-    );
-  });
+  const onError = (dir: string) => (err: Error) =>
+    sources.log.debug({ err, dir }, 'watch error; it re-arms itself');
+  const stops: StopWatch[] = [
+    ...sources.queues.map((dir) => {
+      let last: ReadonlySet<string> | undefined;
+      return watchChildren(
+        sources.zk,
+        dir,
+        (children) => {
+          const before = last;
+          last = new Set(children ?? []);
+          if (bringsWork(before, children)) wake(dir);
+        },
+        { onError: onError(dir) },
+      );
+    }),
+    ...sources.registries.map((dir) =>
+      watchChildren(sources.zk, dir, () => wake(dir), { onError: onError(dir) }),
+    ),
+  ];
   const timer = setInterval(() => wake('safety tick'), sources.intervalMs);
   return () => {
     clearInterval(timer);
