@@ -141,15 +141,12 @@ export async function tryClaimBatch(
 ): Promise<Claim[] | null> {
   if (known.length === 0 || known.length > BATCH_CLAIMS) return null;
   if (known.some((k) => unclaimable(k, o) !== null)) return null;
-  let prepared: Awaited<ReturnType<typeof prepareClaim>>[];
-  try {
-    prepared = await Promise.all(known.map((k) => prepareClaim(k, o)));
-  } catch {
-    return null;
-  }
+  const settled = await Promise.allSettled(known.map((k) => prepareClaim(k, o)));
+  const prepared = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const ops = prepared.flatMap((p) => p.ops);
   const raw = ops.flatMap((op) => ('ops' in op ? op.ops : [op]));
-  if (raw.reduce((n, op) => n + opSize(op), 0) > BATCH_BYTES) {
+  // Not sent: what preparing a write stored aside (a large value's shards) goes.
+  if (prepared.length < known.length || raw.reduce((n, op) => n + opSize(op), 0) > BATCH_BYTES) {
     await Promise.all(prepared.map((p) => p.write.aborted().catch(() => undefined)));
     return null;
   }

@@ -6,7 +6,13 @@
  */
 import type { Stat, TxOp, Watcher, ZkClient } from './client.js';
 import { type Codec, decodeAt } from './codec.js';
-import { ZkBadVersionError, ZkNodeExistsError, ZkNoNodeError } from './errors.js';
+import {
+  ZkBadVersionError,
+  ZkConnectionLossError,
+  ZkNodeExistsError,
+  ZkNoNodeError,
+  ZkSessionLostError,
+} from './errors.js';
 import { ZkUpdateConflictError } from './recipe-errors.js';
 import {
   dropGeneration,
@@ -250,7 +256,10 @@ export class ZkDocument<T> {
  * Runs one multi-op transaction over plain ops and prepared document ops:
  * all or nothing. Returns the created paths of create ops, in order. Shards
  * that a failed transaction would have pointed at are removed; cleanup
- * failures after a commit only leave orphans for `sweepOrphanShards`.
+ * failures after a commit only leave orphans for `sweepOrphanShards`. When
+ * the outcome is unknown (the connection or session was lost before the
+ * reply) they are kept: the transaction may have committed and point at
+ * them, and if it did not, the sweep removes them.
  */
 export async function commit(
   client: ZkClient,
@@ -262,7 +271,8 @@ export async function commit(
   try {
     created = await client.transaction(ops);
   } catch (e) {
-    await Promise.all(prepared.map((p) => p.aborted().catch(() => undefined)));
+    const unknown = e instanceof ZkConnectionLossError || e instanceof ZkSessionLostError;
+    if (!unknown) await Promise.all(prepared.map((p) => p.aborted().catch(() => undefined)));
     throw e;
   }
   await Promise.all(prepared.map((p) => p.committed().catch(() => undefined)));

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { jsonCodec } from '../../src/zk/codec.js';
 import { ANY_VERSION, commit, ZkDocument } from '../../src/zk/document.js';
-import { ZkBadVersionError, ZkNodeExistsError, ZkNoNodeError } from '../../src/zk/errors.js';
+import {
+  ZkBadVersionError,
+  ZkConnectionLossError,
+  ZkNodeExistsError,
+  ZkNoNodeError,
+} from '../../src/zk/errors.js';
 import { ZkDecodeError, ZkUpdateConflictError } from '../../src/zk/recipe-errors.js';
 import type { ZooKeeperClient } from '../../src/zk/zk-client.js';
 import { newChroot } from '../fixtures/zookeeper.js';
@@ -162,5 +167,31 @@ describe('versioned documents', () => {
     expect(await big.read()).toBeNull();
     expect(await a.children('/tx/.shards')).toEqual([]);
     await a.deleteRecursive('/tx');
+  });
+
+  it('keeps the new shards when the outcome is unknown: a committed write still reads whole', async () => {
+    const big = new ZkDocument(a, '/lost/doc', jsonCodec<{ blob: string }>(), {
+      shardBytes: 4096,
+    });
+    const blob = randomBytes(10_000).toString('hex');
+    // The transaction commits, then its reply is lost with the connection.
+    const lossy = new Proxy(a, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        const fn = (value as (...x: unknown[]) => Promise<unknown>).bind(target);
+        if (prop !== 'transaction') return fn;
+        return async (...x: unknown[]) => {
+          await fn(...x);
+          throw new ZkConnectionLossError('/lost/doc');
+        };
+      },
+    });
+    await a.mkdirp('/lost');
+    const prepared = await big.prepareCreate({ blob });
+    await expect(commit(lossy, [prepared])).rejects.toBeInstanceOf(ZkConnectionLossError);
+    expect((await big.read())?.value.blob).toBe(blob);
+    await commit(a, [await big.prepareDelete(0)]);
+    await a.deleteRecursive('/lost');
   });
 });
