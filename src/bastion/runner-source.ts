@@ -405,7 +405,12 @@ def finish(job):
 def tick():
     now = time.monotonic()
     for jid in list(waiting):
-        req, fd = waiting[jid]
+        entry = waiting.get(jid)
+        if entry is None:
+            # A launch above found the executor gone (its start frame could not be
+            # written) and the runner ending refused every job still waiting.
+            continue
+        req, fd = entry
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
