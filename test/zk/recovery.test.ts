@@ -71,11 +71,12 @@ describe('protected create', () => {
       const path = await creating;
       const kids = await w.zk.children(`/prot-${mode}`);
       expect(kids).toEqual([path.split('/').pop()]);
-      // The node predates the reconnect: the first request did create it, and
-      // the client found it rather than creating another.
-      const { stat } = await w.zk.get(path);
+      // The connection did drop and come back within the session. Which attempt
+      // created the node cannot be told by its ctime: the first request can be
+      // processed a moment after the new connection is up (seen once in CI,
+      // 1 ms after the client's reconnect stamp). What matters is above: one
+      // node, the one returned, where an unprotected retry makes a second.
       expect(reconnectedAt).toBeGreaterThan(0);
-      expect(stat.ctime).toBeLessThanOrEqual(reconnectedAt);
       expect(w.sessions).toHaveLength(1);
       await w.zk.deleteRecursive(`/prot-${mode}`);
     },
