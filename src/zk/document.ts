@@ -259,7 +259,7 @@ export class ZkDocument<T> {
  * failures after a commit only leave orphans for `sweepOrphanShards`. When
  * the outcome is unknown (the connection or session was lost before the
  * reply) they are kept: the transaction may have committed and point at
- * them, and if it did not, the sweep removes them.
+ * them; if it did not, they are orphans of the same kind.
  */
 export async function commit(
   client: ZkClient,
