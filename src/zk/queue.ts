@@ -13,6 +13,7 @@
 import type { ZkClient } from './client.js';
 import { type Codec, decodeAt } from './codec.js';
 import type { PreparedOps } from './document.js';
+import { toError } from '../errors.js';
 import { ZkNoNodeError } from './errors.js';
 import {
   dropGeneration,
@@ -123,13 +124,23 @@ export class ZkEventQueue<T> {
 
   /** Pending events, oldest first (at most `limit`). Events acked while we read are left out. */
   async read(limit = Infinity): Promise<QueueEntry<T>[]> {
-    return this.readIds((await this.ids()).slice(0, limit));
-  }
-
-  /** The entries of `ids` (from `ids()`), in that order; those acked meanwhile are left out. */
-  async readIds(ids: readonly string[]): Promise<QueueEntry<T>[]> {
+    const ids = (await this.ids()).slice(0, limit);
     const entries = await Promise.all(ids.map((id) => this.readOne(id)));
     return entries.filter((e): e is QueueEntry<T> => e !== null);
+  }
+
+  /**
+   * The entries of `ids` (from `ids()`), in that order, each read on its own:
+   * one that cannot be read or decoded is an error in its place and does not
+   * hide the others; those acked meanwhile are left out.
+   */
+  async readEach(
+    ids: readonly string[],
+  ): Promise<(QueueEntry<T> | { id: string; error: Error })[]> {
+    const entries = await Promise.all(
+      ids.map((id) => this.readOne(id).catch((e: unknown) => ({ id, error: toError(e) }))),
+    );
+    return entries.filter((e) => e !== null);
   }
 
   /** Deletes an event once its effects are stored. Acking twice, or an unknown id, is harmless. */

@@ -10,15 +10,17 @@ import { pino } from 'pino';
 import { watchForWork } from '../../src/scheduler/runtime/wakeups.js';
 import { ZkEventQueue } from '../../src/zk/queue.js';
 import { managementEventCodec, triggerEventCodec } from '../../src/model/index.js';
+import type { Scheduler } from '../../src/scheduler/runtime/index.js';
 import { createSchedulerWorld, waitUntil, type SchedulerWorld } from './support.js';
 
 describe('scheduler wake-ups without the safety tick', () => {
   let w: SchedulerWorld;
+  let scheduler: Scheduler;
 
   beforeAll(async () => {
     w = await createSchedulerWorld('wakeups');
     await w.world.startExecutor({ slots: 4 });
-    await w.startScheduler({ safetyIntervalMs: 60_000, eventsPerPass: 2 });
+    scheduler = await w.startScheduler({ safetyIntervalMs: 60_000, eventsPerPass: 2 });
   }, 60_000);
 
   afterAll(async () => {
@@ -127,5 +129,48 @@ describe('scheduler wake-ups without the safety tick', () => {
       stop();
       await zk.deleteRecursive('/wake-test');
     }
+  });
+
+  it('routes past a global event it cannot read, keeps it, and does not spin on it', async () => {
+    const { zk, paths } = w.world;
+    const global = new ZkEventQueue(zk, paths.triggerEvents(), triggerEventCodec);
+    // Not an event: routing fails on it in every round until it is removed.
+    const poison = await zk.create(`${global.entriesPath}/e-`, Buffer.from('{"not":"an event"}'), {
+      mode: 'persistent_sequential',
+    });
+    for (let i = 0; i < 3; i++)
+      await w.trigger({
+        type: 'ref-updated',
+        id: `behind-${i}`,
+        ref: 'refs/heads/nowhere',
+        oldCommit: null,
+        newCommit: w.sha,
+        changedFiles: null,
+        source: 'poll',
+        detail: 'test',
+        receivedAt: Date.now(),
+      });
+    const before = scheduler.rounds;
+    await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: 'none-after-poison' });
+    const cancel = new ZkEventQueue(
+      zk,
+      paths.pipelineManagementEvents('cancel'),
+      managementEventCodec,
+    );
+    await waitUntil(
+      async () => (await cancel.ids()).length === 0,
+      'a dequeue to be applied beside the unreadable global event',
+      15_000,
+    );
+    // A round per wake-up, not a busy loop re-reading the same batch.
+    expect(scheduler.rounds - before).toBeLessThan(20);
+    // The events behind it were routed; it is kept for a scheduler that can read it.
+    await waitUntil(
+      async () => (await global.ids()).length === 1,
+      'the events behind the unreadable one to be routed',
+      15_000,
+    );
+    expect(await global.ids()).toEqual([poison.slice(poison.lastIndexOf('/') + 1)]);
+    await zk.delete(poison);
   });
 });

@@ -68,8 +68,9 @@ export class TriggerRouter {
 
   /**
    * Routes the pending global events, at most `limit`; returns how many this
-   * scheduler routed. `onMore`: more than `limit` were pending; `onFailed`:
-   * an event could not be routed now. Either wants another round.
+   * scheduler routed. `onMore`: more than `limit` were pending and this batch
+   * made way for them (another round now); `onFailed`: an event could not be
+   * routed (retried in the next round, whatever starts it).
    */
   async routeAll(
     limit: number,
@@ -78,8 +79,14 @@ export class TriggerRouter {
     let routed = 0;
     // Counted on the listing: another scheduler routing the same backlog makes reads come up short.
     const ids = await this.#global.ids();
-    if (ids.length > limit) hooks.onMore?.();
-    for (const entry of await this.#global.readIds(ids.slice(0, limit))) {
+    for (const entry of await this.#global.readEach(ids.slice(0, limit))) {
+      // Unreadable (say, written by a newer version during a rolling upgrade): kept for a
+      // scheduler that can read it, and the events behind it are routed meanwhile.
+      if ('error' in entry) {
+        hooks.onFailed?.();
+        this.log.warn({ err: entry.error, entry: entry.id }, 'global event unreadable; kept');
+        continue;
+      }
       try {
         if (await this.#route(entry.id, entry.value)) routed += 1;
       } catch (e) {
@@ -87,6 +94,8 @@ export class TriggerRouter {
         this.log.warn({ err: toError(e), event: entry.value.id }, 'routing failed; will retry');
       }
     }
+    // A batch that routed nothing would only be read again at once: no round for it.
+    if (ids.length > limit && routed > 0) hooks.onMore?.();
     return routed;
   }
 

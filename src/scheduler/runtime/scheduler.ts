@@ -350,11 +350,17 @@ export class Scheduler {
       const work = this.#work;
       // Routing writes to pipelines' trigger queues: their watches wake those pipelines.
       // More than a batch pending: the acks wake nobody (see wakeups.ts), so ask for another round.
+      // A routing failure must not keep the pipelines' own events from their passes.
       if (wanted === 'all')
-        await work?.router.routeAll(this.options.eventsPerPass, {
-          onMore: () => (this.#wanted = 'all'),
-          onFailed: () => (this.#failed = 'all'),
-        });
+        await work?.router
+          .routeAll(this.options.eventsPerPass, {
+            onMore: () => (this.#wanted = 'all'),
+            onFailed: () => (this.#failed = 'all'),
+          })
+          .catch((e: unknown) => {
+            this.#failed = 'all';
+            this.#log.warn({ err: toError(e) }, 'routing failed; the next round retries');
+          });
       for (const pass of work?.all() ?? []) {
         if (signal.aborted) return;
         if (wanted === 'all' || wanted.has(pass.pipeline.name)) await this.#runPass(pass, signal);
