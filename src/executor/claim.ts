@@ -8,7 +8,7 @@
  */
 import { toError } from '../errors.js';
 import { type BuildRequest, buildRequestCodec } from '../model/index.js';
-import { commit, type Stored, ZkDocument } from '../zk/document.js';
+import { commit, opBytes, type Stored, ZkDocument } from '../zk/document.js';
 import {
   ZkBadVersionError,
   ZkConnectionLossError,
@@ -20,7 +20,6 @@ import {
   type ZkLockLostError,
   type ZkPaths,
 } from '../zk/index.js';
-import type { TxOp } from '../zk/client.js';
 
 export interface Claim {
   /** The request as this executor wrote it (state running). */
@@ -144,9 +143,8 @@ export async function tryClaimBatch(
   const settled = await Promise.allSettled(known.map((k) => prepareClaim(k, o)));
   const prepared = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const ops = prepared.flatMap((p) => p.ops);
-  const raw = ops.flatMap((op) => ('ops' in op ? op.ops : [op]));
   // Not sent: what preparing a write stored aside (a large value's shards) goes.
-  if (prepared.length < known.length || raw.reduce((n, op) => n + opSize(op), 0) > BATCH_BYTES) {
+  if (prepared.length < known.length || opBytes(ops) > BATCH_BYTES) {
     await Promise.all(prepared.map((p) => p.write.aborted().catch(() => undefined)));
     return null;
   }
@@ -162,10 +160,6 @@ export async function tryClaimBatch(
   }
   for (const p of prepared) p.claim.lock.taken(session);
   return prepared.map((p) => p.claim);
-}
-
-function opSize(op: TxOp): number {
-  return op.path.length + ('data' in op ? (op.data?.length ?? 0) : 0) + 16;
 }
 
 /**

@@ -252,6 +252,13 @@ export class ZkDocument<T> {
   }
 }
 
+/** What ops weigh in a transaction's request: paths, data and a little framing each. */
+export function opBytes(items: readonly (TxOp | PreparedOps)[]): number {
+  return items
+    .flatMap((i) => ('ops' in i ? i.ops : [i]))
+    .reduce((n, op) => n + op.path.length + ('data' in op ? (op.data?.length ?? 0) : 0) + 16, 0);
+}
+
 /**
  * Runs one multi-op transaction over plain ops and prepared document ops:
  * all or nothing. Returns the created paths of create ops, in order. Shards

@@ -62,6 +62,14 @@ describe('claim and report transactions', () => {
     onLockLost: (id) => lost.push(id),
   });
   const put = async (r: BuildRequest) => (await doc(r.id).create(r), r);
+  /** Each request still unleased and `requested` after a batch that did not commit; then deleted. */
+  const leftAloneThenRemoved = async (rs: readonly BuildRequest[]) => {
+    for (const r of rs) {
+      expect(await zk.exists(paths.buildLock(r.id))).toBeNull();
+      expect((await doc(r.id).read())?.value.state).toBe('requested');
+      await doc(r.id).delete();
+    }
+  };
   const claimed = async (id: string, client = zk): Promise<Claim> => {
     const result = await tryClaim(id, options(client));
     if (!result.claimed) throw new Error(`not claimed: ${result.why}`);
@@ -200,11 +208,7 @@ describe('claim and report transactions', () => {
     // Another writer (a scheduler's cancel) since the read: the versions no longer match.
     await doc(rs[2]!.id).write({ ...rs[2]!, cancelRequested: true }, 0);
     expect(await tryClaimBatch(known, options(zk))).toBeNull();
-    for (const r of rs) {
-      expect(await zk.exists(paths.buildLock(r.id))).toBeNull();
-      expect((await doc(r.id).read())?.value.state).toBe('requested');
-      await doc(r.id).delete();
-    }
+    await leftAloneThenRemoved(rs);
   });
 
   it('does not try a batch it could not claim as read, nor one over the count or byte limit', async () => {
@@ -222,11 +226,7 @@ describe('claim and report transactions', () => {
     );
     const bigKnown = (await Promise.all(big.map((b) => doc(b.id).readStored()))).map((k) => k!);
     expect(await tryClaimBatch(bigKnown, options(zk))).toBeNull();
-    for (const b of big) {
-      expect(await zk.exists(paths.buildLock(b.id))).toBeNull();
-      expect((await doc(b.id).read())?.value.state).toBe('requested');
-      await doc(b.id).delete();
-    }
+    await leftAloneThenRemoved(big);
   });
 
   it('does not complete a build whose lease was deleted', async () => {

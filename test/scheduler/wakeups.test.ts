@@ -27,42 +27,42 @@ describe('scheduler wake-ups without the safety tick', () => {
     await w?.dispose();
   });
 
-  it('applies every management event of a pipeline, two per pass', async () => {
-    const { zk, paths } = w.world;
-    for (let i = 0; i < 7; i++)
-      await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: `none-${i}` });
-    const queue = new ZkEventQueue(
-      zk,
-      paths.pipelineManagementEvents('cancel'),
+  /** A ref-updated event no pipeline wants, on the global queue. */
+  const pushNowhere = (id: string) =>
+    w.trigger({
+      type: 'ref-updated',
+      id,
+      ref: 'refs/heads/nowhere',
+      oldCommit: null,
+      newCommit: w.sha,
+      changedFiles: null,
+      source: 'poll',
+      detail: 'test',
+      receivedAt: Date.now(),
+    });
+  const globalQueue = () =>
+    new ZkEventQueue(w.world.zk, w.world.paths.triggerEvents(), triggerEventCodec);
+  const cancelQueue = () =>
+    new ZkEventQueue(
+      w.world.zk,
+      w.world.paths.pipelineManagementEvents('cancel'),
       managementEventCodec,
     );
-    await waitUntil(
-      async () => (await queue.ids()).length === 0,
+  const drained = (queue: ZkEventQueue<unknown>, what: string) =>
+    waitUntil(async () => (await queue.ids()).length === 0, what, 15_000);
+
+  it('applies every management event of a pipeline, two per pass', async () => {
+    for (let i = 0; i < 7; i++)
+      await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: `none-${i}` });
+    await drained(
+      cancelQueue(),
       'the 7 dequeue events to be applied and acked without a safety tick',
-      15_000,
     );
   });
 
   it('routes every global trigger event, two per round', async () => {
-    const { zk, paths } = w.world;
-    for (let i = 0; i < 5; i++)
-      await w.trigger({
-        type: 'ref-updated',
-        id: `nowhere-${i}`,
-        ref: 'refs/heads/nowhere',
-        oldCommit: null,
-        newCommit: w.sha,
-        changedFiles: null,
-        source: 'poll',
-        detail: 'test',
-        receivedAt: Date.now(),
-      });
-    const queue = new ZkEventQueue(zk, paths.triggerEvents(), triggerEventCodec);
-    await waitUntil(
-      async () => (await queue.ids()).length === 0,
-      'the 5 trigger events to be routed without a safety tick',
-      15_000,
-    );
+    for (let i = 0; i < 5; i++) await pushNowhere(`nowhere-${i}`);
+    await drained(globalQueue(), 'the 5 trigger events to be routed without a safety tick');
   });
 
   it('starts a buildset of another pipeline as soon as the semaphore it waits for is given back', async () => {
@@ -132,36 +132,16 @@ describe('scheduler wake-ups without the safety tick', () => {
   });
 
   it('routes past a global event it cannot read, keeps it, and does not spin on it', async () => {
-    const { zk, paths } = w.world;
-    const global = new ZkEventQueue(zk, paths.triggerEvents(), triggerEventCodec);
+    const { zk } = w.world;
+    const global = globalQueue();
     // Not an event: routing fails on it in every round until it is removed.
     const poison = await zk.create(`${global.entriesPath}/e-`, Buffer.from('{"not":"an event"}'), {
       mode: 'persistent_sequential',
     });
-    for (let i = 0; i < 3; i++)
-      await w.trigger({
-        type: 'ref-updated',
-        id: `behind-${i}`,
-        ref: 'refs/heads/nowhere',
-        oldCommit: null,
-        newCommit: w.sha,
-        changedFiles: null,
-        source: 'poll',
-        detail: 'test',
-        receivedAt: Date.now(),
-      });
+    for (let i = 0; i < 3; i++) await pushNowhere(`behind-${i}`);
     const before = scheduler.rounds;
     await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: 'none-after-poison' });
-    const cancel = new ZkEventQueue(
-      zk,
-      paths.pipelineManagementEvents('cancel'),
-      managementEventCodec,
-    );
-    await waitUntil(
-      async () => (await cancel.ids()).length === 0,
-      'a dequeue to be applied beside the unreadable global event',
-      15_000,
-    );
+    await drained(cancelQueue(), 'a dequeue to be applied beside the unreadable global event');
     // A round per wake-up, not a busy loop re-reading the same batch.
     expect(scheduler.rounds - before).toBeLessThan(20);
     // The events behind it were routed; it is kept for a scheduler that can read it.

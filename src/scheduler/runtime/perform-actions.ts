@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { buildRequestCodec, type BuildRequest } from '../../model/index.js';
 import type { ZkClient } from '../../zk/client.js';
 import type { TxOp } from '../../zk/client.js';
-import { commit, type PreparedOps, ZkDocument } from '../../zk/document.js';
+import { commit, opBytes, type PreparedOps, ZkDocument } from '../../zk/document.js';
 import { ZkBadVersionError, ZkNoNodeError, ZkNodeExistsError } from '../../zk/errors.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { releaseAll } from '../../zk/semaphore.js';
@@ -20,14 +20,6 @@ import type { BuildsetAction } from '../index.js';
 const ATTEMPTS = 10;
 /** Requests created at once; bounds the burst a 500-job fan-out sends ZooKeeper. */
 const CREATE_CONCURRENCY = 32;
-/** What ops weigh in a transaction's request: paths, data and a little framing each. */
-export function opBytes(ops: readonly TxOp[]): number {
-  return ops.reduce(
-    (n, op) => n + op.path.length + ('data' in op ? (op.data?.length ?? 0) : 0) + 16,
-    0,
-  );
-}
-
 /** The actions that create a build request, and their requests. */
 export function requestsOf(actions: readonly BuildsetAction[]): BuildRequest[] {
   return actions.flatMap((a) =>

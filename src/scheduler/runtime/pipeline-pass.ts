@@ -21,7 +21,7 @@ import {
   type TriggerEvent,
 } from '../../model/index.js';
 import type { TxOp, ZkClient } from '../../zk/client.js';
-import { commit } from '../../zk/document.js';
+import { commit, opBytes } from '../../zk/document.js';
 import { ZkBadVersionError, ZkError, ZkNoNodeError, ZkNodeExistsError } from '../../zk/errors.js';
 import { contenders, ZkMutex } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
@@ -38,7 +38,7 @@ import {
 import { PassDraft } from './draft.js';
 import { pruneHistory } from './history.js';
 import type { ResolvedSchedulerOptions } from './options.js';
-import { ActionPerformer, opBytes, requestsOf } from './perform-actions.js';
+import { ActionPerformer, requestsOf } from './perform-actions.js';
 import {
   applyManagement,
   applyResult,
@@ -366,7 +366,7 @@ export class PipelinePasses {
     withRequests: boolean,
   ): Promise<Written> {
     const items = writeState ? await this.#store.prepare(snap, d) : [this.#store.checkOp(snap)];
-    let room = TX_BYTES - opBytes(items.flatMap((i) => ('ops' in i ? i.ops : [i])));
+    let room = TX_BYTES - opBytes(items);
     const fits = (ops: readonly TxOp[]): boolean => {
       const size = opBytes(ops);
       if (size > room) return false;
