@@ -61,7 +61,11 @@ start_bg drawbridge-run state/repository run --config "$CONFIG" --grace 60
 start_bg scheduler-2 state/repository-2 scheduler --config "$CONFIG" --grace 60
 
 # Wait until web answers and both schedulers and the executor are registered.
-node "$TOP/scripts/wait-components.mjs" "$WEB_PORT" scheduler=2 executor=1
+# If not, the processes' last lines say why (the run directory may not outlive a test).
+if ! node "$TOP/scripts/wait-components.mjs" "$WEB_PORT" scheduler=2 executor=1; then
+  tail -n 20 "$RUN"/*.log >&2
+  exit 1
+fi
 echo "demo: two schedulers, an executor and web are running"
 
 commit=$(git -C "$BASE/repo.git" rev-parse refs/heads/master)

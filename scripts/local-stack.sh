@@ -31,8 +31,18 @@ die() {
 # A pid file names a live process.
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Below the kernel's ephemeral range (32768 and up on Linux): a port remembered
+# from there can meanwhile be the source port of any outgoing connection.
 free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node -e '
+    const net = require("net");
+    const tryPort = (left) => {
+      const port = 20000 + Math.floor(Math.random() * 12000);
+      const s = net.createServer();
+      s.once("error", () => (left > 0 ? tryPort(left - 1) : process.exit(1)));
+      s.listen(port, "127.0.0.1", () => s.close(() => console.log(port)));
+    };
+    tryPort(100);'
 }
 
 # Ports are chosen once and remembered, so the config stays valid across restarts.
