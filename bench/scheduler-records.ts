@@ -8,7 +8,8 @@
  * The wrapper lines are written by the `ansiblePlaybook` command the executor
  * and the Makefile both run; the start/end lines by the playbooks themselves.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { criticalPath, type FrozenGraph } from '../src/graph/index.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -175,6 +176,25 @@ export function runFigures(graph: FrozenGraph, times: ReadonlyMap<string, JobTim
 }
 
 /** Busy and total jiffies of all CPUs, from /proc/stat. */
+/**
+ * Sums, then removes, what the wrapper's \`times\` left per job in \`dir\`: the CPU
+ * seconds (user + system) of each ansible-playbook and of every process it
+ * waited for. The same playbooks cost more CPU under some schedulings than
+ * others (docs/performance.md), so the makespans alone do not tell why they differ.
+ */
+export function takeAnsibleCpuSeconds(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    // Line 1: the shell's own times; line 2: its waited-for children's.
+    const children = readFileSync(file, 'utf8').split('\n')[1] ?? '';
+    for (const m of children.matchAll(/(\d+)m([\d.]+)s/g))
+      total += Number(m[1]) * 60 + Number(m[2]);
+    rmSync(file);
+  }
+  return Math.round(total * 10) / 10;
+}
+
 export function cpuJiffies(): { busy: number; total: number } {
   const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const f = first.trim().split(/\s+/).slice(1).map(Number);

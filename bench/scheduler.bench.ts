@@ -32,6 +32,7 @@ import {
   cpuJiffies,
   readRecords,
   runFigures,
+  takeAnsibleCpuSeconds,
   type JobTimes,
   type RunFigures,
 } from './scheduler-records.js';
@@ -65,13 +66,17 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const stamp = (recordFile: string, event: string): string =>
   `t=$EPOCHREALTIME; t=\${t/[.,]/}; printf '%s ${event} %s\\n' "$DRAWBRIDGE_JOB" "\${t%???}" >> '${recordFile}'`;
 
-/** Records launch/exit around the real ansible-playbook (`DRAWBRIDGE_JOB` names the job). */
-function wrapperScript(recordFile: string): string {
+/**
+ * Records launch/exit around the real ansible-playbook (`DRAWBRIDGE_JOB` names
+ * the job), and the CPU time it took (bash's `times`, a builtin) in `cpuDir`.
+ */
+function wrapperScript(recordFile: string, cpuDir: string): string {
   return `#!/bin/bash
 ${stamp(recordFile, 'launch')}
 ansible-playbook "$@"
 rc=$?
 ${stamp(recordFile, 'exit')}
+times > '${cpuDir}'/"$DRAWBRIDGE_JOB"
 exit $rc
 `;
 }
@@ -193,9 +198,11 @@ export const schedulerBench: Bench = {
     const wrapper = join(bin, 'ansible-playbook-recorded');
     const stub = join(bin, 'ansible-playbook-stub');
     const sleeper = join(bin, 'ansible-playbook-sleeper');
+    const cpuDir = join(dir, 'cpu');
     mkdirSync(records);
     mkdirSync(bin);
-    writeFileSync(wrapper, wrapperScript(recordFile), { mode: 0o755 });
+    mkdirSync(cpuDir);
+    writeFileSync(wrapper, wrapperScript(recordFile, cpuDir), { mode: 0o755 });
     writeFileSync(stub, '#!/bin/sh\necho "PLAY RECAP: stub ok"\n', { mode: 0o755 });
     writeFileSync(sleeper, sleeperScript(recordFile), { mode: 0o755 });
     // Anything else running on the machine shows here: the figures below assume it was idle.
@@ -265,6 +272,7 @@ export const schedulerBench: Bench = {
         throw new Error('the buildset froze another graph than the bench computed');
       const dbTimes = recordsOf('drawbridge');
       const dbFigures = runFigures(graph, dbTimes);
+      const dbAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
 
       // (2) make -j and make -j 1, same commands over OpenSSH, in the executor's workspace.
       const workspace = join(dir, 'bastion', buildset.id);
@@ -300,23 +308,36 @@ export const schedulerBench: Bench = {
       );
       const makeJ = await cpuShare(() => runMake(makeDir, PARALLEL));
       const makeFigures = runFigures(graph, recordsOf('make-j'));
-      const pairOf = (drawbridge: RunFigures, make: RunFigures) => ({
+      const makeAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
+      const pairOf = (
+        drawbridge: RunFigures,
+        make: RunFigures,
+        cpu: { drawbridge: number; make: number },
+      ) => ({
         drawbridge_ms: drawbridge.makespan_ms,
         make_j_ms: make.makespan_ms,
         ratio: r3(drawbridge.makespan_ms / make.makespan_ms),
         dispatch_latency_ms: drawbridge.dispatch_latency_ms,
+        ansible_cpu_s: cpu,
       });
       // (1', 2') More Drawbridge / make -j pairs, interleaved: on a shared machine either
       // makespan moved by 10-20 % between runs minutes apart, so one pair decides little.
-      const pairs = [pairOf(dbFigures, makeFigures)];
+      const pairs = [
+        pairOf(dbFigures, makeFigures, { drawbridge: dbAnsibleCpu, make: makeAnsibleCpu }),
+      ];
       for (let pair = 2; pair <= p.pairs; pair++) {
         await graphRun(`graph-${pair}`, wrapper);
         const again = runFigures(graph, recordsOf(`drawbridge-${pair}`));
+        const againCpu = takeAnsibleCpuSeconds(cpuDir);
         await runMake(makeDir, PARALLEL);
-        pairs.push(pairOf(again, runFigures(graph, recordsOf(`make-j-${pair}`))));
+        const make = runFigures(graph, recordsOf(`make-j-${pair}`));
+        pairs.push(
+          pairOf(again, make, { drawbridge: againCpu, make: takeAnsibleCpuSeconds(cpuDir) }),
+        );
       }
       const seq = await cpuShare(() => runMake(makeDir, 1));
       const seqFigures = runFigures(graph, recordsOf('sequential'));
+      const seqAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
       // (2b) make -j with the sleeper: the same fan-outs with no scheduler at all, unloaded.
       const sleeperMakeDir = join(dir, 'make-sleeper');
       mkdirSync(join(sleeperMakeDir, 'logs'), { recursive: true });
@@ -405,6 +426,8 @@ export const schedulerBench: Bench = {
               "the latest parent's outcome endedAt (the executor saw its process exit) to the dependent's outcome startedAt (the executor saw its process group start); the job's own first steps, slowed by a saturated CPU, are outside it",
             dispatch_by_release:
               "the same gaps grouped by the exit that released them: first_dependent is the latency, last_dependent includes starting the release's other dependents before it, per_further_dependent is the cost of each further start",
+            ansible_cpu_s:
+              "user + system CPU seconds of the run's 60 ansible-playbook processes and everything they waited for (bash `times` in the wrapper); the same playbooks, so a difference is what the scheduling of the bastion's CPU cost them",
             trivial_jobs_per_s:
               'jobs / (enqueue event written -> buildset record endedAt); the checkout of the buildset is inside the wall time',
           },
@@ -422,6 +445,8 @@ export const schedulerBench: Bench = {
             ...dbFigures,
             schedulers: 2,
             executor_slots: PARALLEL,
+            job_nice_and_cpu_policy: 'executor defaults: jobNice 10, jobCpuPolicy batch',
+            ansible_cpu_s: dbAnsibleCpu,
             enqueue_to_first_launch_ms: firstLaunch - db.value.enqueuedAt,
             checkout_ms: checkout?.startedAt == null ? null : checkout.endedAt - checkout.startedAt,
             dispatch_breakdown_ms: dispatchBreakdown(graph, dbTimes, buildset),
@@ -434,6 +459,7 @@ export const schedulerBench: Bench = {
             ...makeFigures,
             jobs_flag: PARALLEL,
             wall_ms: Math.round(makeJ.value),
+            ansible_cpu_s: makeAnsibleCpu,
             cpu_busy_fraction: makeJ.busy,
             load1_after: makeJ.load1,
           },
@@ -441,6 +467,7 @@ export const schedulerBench: Bench = {
             ...seqFigures,
             runner: 'make -j 1 with the same Makefile',
             wall_ms: Math.round(seq.value),
+            ansible_cpu_s: seqAnsibleCpu,
             cpu_busy_fraction: seq.busy,
           },
           without_ansible: {

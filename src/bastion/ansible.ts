@@ -12,6 +12,7 @@ import {
   SshConnectionLostError,
 } from './errors.js';
 import { LineSplitter } from './lines.js';
+import { JOB_CPU_POLICIES, type JobCpuPolicy } from './options.js';
 import {
   validateEnvName,
   validateId,
@@ -71,6 +72,12 @@ export interface AnsibleRunnerOptions {
    * Keeps a saturated bastion responsive to starts, log streaming and kills.
    */
   jobNice?: number;
+  /**
+   * CPU scheduling policy of each playbook, default 'normal' (as the runner's).
+   * 'batch' (SCHED_BATCH) keeps a playbook's wake-ups from preempting the
+   * processes beside it, which ansible-playbook's millisecond polling makes costly.
+   */
+  jobCpuPolicy?: JobCpuPolicy;
   /** The Python 3 interpreter that runs the job runner on the bastion, default `python3`. */
   python?: string;
   logger?: Logger;
@@ -95,6 +102,7 @@ export class AnsibleRunner {
   readonly #env: Record<string, string>;
   readonly #graceMs: number;
   readonly #nice: number;
+  readonly #batch: boolean;
   readonly #runner: BastionRunner;
 
   constructor(
@@ -110,6 +118,13 @@ export class AnsibleRunner {
     if (!Number.isInteger(nice) || nice < 0 || nice > 19)
       throw new BastionConfigError('jobNice', `an integer from 0 to 19, got ${nice}`);
     this.#nice = nice;
+    const cpuPolicy = options.jobCpuPolicy ?? 'normal';
+    if (!JOB_CPU_POLICIES.includes(cpuPolicy))
+      throw new BastionConfigError(
+        'jobCpuPolicy',
+        `one of ${JOB_CPU_POLICIES.join(', ')}, got ${JSON.stringify(cpuPolicy)}`,
+      );
+    this.#batch = cpuPolicy === 'batch';
     const python = options.python ?? 'python3';
     if (!/^[A-Za-z0-9_./+-]+$/.test(python))
       throw new BastionConfigError(
@@ -167,6 +182,7 @@ export class AnsibleRunner {
         },
         vars: { path: varsPath, content: JSON.stringify(spec.vars ?? {}) },
         nice: this.#nice,
+        batch: this.#batch,
         killGraceMs: this.#graceMs,
         signal: abort.signal,
         onStdout: (c) => stdout.push(c),

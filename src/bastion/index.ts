@@ -15,7 +15,8 @@ export { execControl, execInGroup, killGroup } from './exec.js';
 export type { ControlResult, GroupExecOptions, GroupExecResult } from './exec.js';
 export { fingerprintOf, parseHostKeyPin } from './host-key.js';
 export type { HostKeyPin } from './host-key.js';
-export type { BastionConnectionOptions } from './options.js';
+export { JOB_CPU_POLICIES } from './options.js';
+export type { BastionConnectionOptions, JobCpuPolicy } from './options.js';
 export { BastionRunner } from './runner.js';
 export type {
   BastionRunnerOptions,

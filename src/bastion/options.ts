@@ -7,6 +7,10 @@ export const RESERVED_CHANNELS = 2;
 /** The fewest sshd sessions that work: the reserved two, the job runner's for good, and a checkout's. */
 export const MIN_SESSIONS = RESERVED_CHANNELS + 2;
 
+/** How the bastion's kernel schedules a playbook: SCHED_BATCH or SCHED_OTHER. */
+export const JOB_CPU_POLICIES = ['batch', 'normal'] as const;
+export type JobCpuPolicy = (typeof JOB_CPU_POLICIES)[number];
+
 export interface BastionConnectionOptions {
   host: string;
   /** Default 22. */

@@ -6,12 +6,12 @@
  * build's process over that one channel; see docs/bastion.md for the protocol.
  *
  * In, on stdin: one JSON request per line.
- *   {"op":"run","id":N,"argv":[..],"env":{..},"cwd":DIR,"pidFile":PATH,"nice":0..19,
+ *   {"op":"run","id":N,"argv":[..],"env":{..},"cwd":DIR,"pidFile":PATH,"nice":0..19,"batch":BOOL?,
  *    "vars":{"path":P,"content":S}?,"workspace":{"buildset":B,"lock":L,"sha":H,"playbook":R?}?}
  *   {"op":"kill","id":N,"graceMs":MS}
  * Out, on stdout: the PREAMBLE line (anything a login shell printed before it is
  * skipped by the client), then frames of a 9-byte header (type, uint32 id, uint32 length; big-endian) and a payload.
- *   H hello {pid, python}   S started {pgid}   O / E stdout / stderr bytes
+ *   H hello {pid, python, batch}   S started {pgid}   O / E stdout / stderr bytes
  *   X exited {code, signal, runner?}   F refused before start {kind, message}
  *   An X or F caused by the runner's own ending (SIGTERM/SIGHUP, stdin EOF) carries
  *   "runner":"ending"; such an X also says whether the group is gone ("groupGone").
@@ -26,7 +26,7 @@
 export const RUNNER_PREAMBLE = 'drawbridge-runner-v1';
 
 export const RUNNER_SOURCE = String.raw`
-import fcntl, json, os, selectors, signal, struct, subprocess, sys, time, traceback
+import fcntl, json, os, selectors, shutil, signal, struct, subprocess, sys, time, traceback
 
 HDR = struct.Struct('>cII')
 CHUNK = 65536
@@ -48,6 +48,15 @@ PREAMBLE = b'\ndrawbridge-runner-v1\n'
 # weigh as much as the runner, and a wide level of them would starve it.
 # process_group (3.11+) keeps vfork; older Pythons pay a fork for preexec_fn.
 GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': os.setpgrp}
+# SCHED_BATCH for jobs that ask for it: a batch task never preempts another on
+# wake-up. ansible-playbook wakes every millisecond to poll its workers, and in
+# one CPU group those wake-ups preempted the CPU-bound start-ups beside it: about
+# 10 % more CPU per playbook (docs/performance.md). chrt sets it in the child, so
+# whatever the job forks inherits it and the runner keeps its vfork; a
+# preexec_fn (a fork) took 1.7 ms of the runner per start instead of 0.4, and
+# switching the runner's own policy around the vfork added 2-3 ms per start.
+# Without chrt (util-linux) jobs run as SCHED_OTHER; the hello frame says so.
+CHRT = shutil.which('chrt')
 
 
 def complain(what):
@@ -226,9 +235,10 @@ def launch_checked(req, lockfd):
     env = dict(os.environ)
     env.update(req.get('env') or {})
     argv = req['argv']
+    command = [CHRT, '--batch', '0'] + list(argv) if req.get('batch') and CHRT else argv
     try:
         # The job inherits the shared workspace lock, so it is held while any of its processes lives.
-        proc = subprocess.Popen(argv, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(command, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 pass_fds=(lockfd,) if lockfd >= 0 else (), **GROUP)
     except (OSError, ValueError, TypeError, subprocess.SubprocessError) as e:
@@ -556,7 +566,7 @@ def main():
     sel.register(0, selectors.EVENT_READ, 'in')
     sel.register(wake_r, selectors.EVENT_READ, 'wake')
     out.extend(PREAMBLE)
-    send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0]})
+    send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0], 'batch': CHRT is not None})
     while True:
         if state.get('signalled'):
             begin_end()

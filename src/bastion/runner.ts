@@ -41,6 +41,8 @@ export interface RunnerJob {
   readonly vars?: { readonly path: string; readonly content: string };
   /** Nice value for the job's whole process group; 0 leaves it alone. */
   readonly nice?: number;
+  /** Start the job under SCHED_BATCH (inherited by everything it starts). */
+  readonly batch?: boolean;
   /** TERM → KILL grace when the signal aborts the job. Default 5000 ms. */
   readonly killGraceMs?: number;
   readonly signal?: AbortSignal;
@@ -184,6 +186,8 @@ class RunnerSession {
   #retired = false;
   #stderr = '';
   #hello: { resolve(): void; reject(e: Error): void } | undefined;
+  /** The runner found no chrt: batch jobs run as SCHED_OTHER (warned once). */
+  #noBatch = false;
   /** Output before the preamble (a login shell's noise), until the preamble is seen. */
   #noise: Buffer | null = Buffer.alloc(0);
   #corrupt: Error | undefined;
@@ -271,6 +275,12 @@ class RunnerSession {
         reject: (e) => (done(), reject(e)),
       };
       this.#pending.set(id, pending);
+      if (job.batch && this.#noBatch) {
+        this.#noBatch = false; // said once per runner
+        this.log.warn(
+          'job runner: no chrt on the bastion (util-linux), so jobCpuPolicy batch is not applied; playbooks run as SCHED_OTHER',
+        );
+      }
       this.#send({
         op: 'run',
         id,
@@ -279,6 +289,7 @@ class RunnerSession {
         cwd: job.cwd,
         pidFile,
         nice: job.nice ?? 0,
+        ...(job.batch ? { batch: true } : {}),
         ...(job.vars ? { vars: job.vars } : {}),
         ...(job.workspace ? { workspace: job.workspace } : {}),
       });
@@ -295,8 +306,9 @@ class RunnerSession {
 
   #onFrame(frame: Frame): void {
     if (frame.type === 'H') {
-      const pid = jsonPayload(frame).pid;
-      this.pid = typeof pid === 'number' ? pid : undefined;
+      const hello = jsonPayload(frame);
+      this.pid = typeof hello.pid === 'number' ? hello.pid : undefined;
+      this.#noBatch = hello.batch === false;
       this.#hello?.resolve();
       return;
     }

@@ -47,6 +47,7 @@ export async function executorOptionsFrom(
     keepWorkspaces: bastion.keepWorkspaces,
     killGraceMs: executor.killGraceMs,
     jobNice: executor.jobNice,
+    jobCpuPolicy: executor.jobCpuPolicy,
   };
 }
 

@@ -3,7 +3,7 @@
  * keeps one SSH connection to, and the executor's own capacity and logs.
  */
 import { resolve } from 'node:path';
-import { MIN_SESSIONS } from '../bastion/options.js';
+import { JOB_CPU_POLICIES, MIN_SESSIONS, type JobCpuPolicy } from '../bastion/options.js';
 import type { Fields } from './daemon-fields.js';
 import {
   checkHost,
@@ -72,5 +72,7 @@ export function readExecutor(f: Fields, dir: string): ExecutorConfig {
     killGraceMs: f.seconds('killGrace', 10, true, 3600),
     // Playbook start-ups at nice 10 leave CPU for starting the next job, log streaming and kills.
     jobNice: f.int('jobNice', 10, 0, 19),
+    // A batch task does not preempt on wake-up; ansible-playbook wakes every millisecond.
+    jobCpuPolicy: f.oneOf<JobCpuPolicy>('jobCpuPolicy', JOB_CPU_POLICIES, 'batch'),
   };
 }

@@ -31,7 +31,7 @@ export const DAEMON_KEYS = {
     'commitSource',
     'keepalive',
   ],
-  executor: ['slots', 'logRoot', 'logStream', 'killGrace', 'jobNice'],
+  executor: ['slots', 'logRoot', 'logStream', 'killGrace', 'jobNice', 'jobCpuPolicy'],
   scheduler: ['timers', 'statusInterval'],
   web: ['listen', 'publicUrl', 'readProtected', 'tokens', 'jwt', 'webhooks'],
   'web.tokens[]': ['name', 'hash', 'role'],

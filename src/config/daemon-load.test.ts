@@ -110,6 +110,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
         logStream: { host: '127.0.0.1', port: 7901 },
         killGraceMs: 10_000,
         jobNice: 10,
+        jobCpuPolicy: 'batch',
       },
       scheduler: { timers: true, statusIntervalMs: 1000 },
       web: {
@@ -242,6 +243,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
           logStream: '0.0.0.0:7902',
           killGrace: '0.5',
           jobNice: '0',
+          jobCpuPolicy: 'normal',
         },
         scheduler: { timers: 'false', statusInterval: '0.25' },
         log: { level: 'debug', format: 'pretty' },
@@ -253,6 +255,7 @@ describe('parseDaemonConfig: defaults and normalisation', () => {
       logStream: { host: '0.0.0.0', port: 7902 },
       killGraceMs: 500,
       jobNice: 0,
+      jobCpuPolicy: 'normal',
     });
     expect(c.scheduler).toEqual({ timers: false, statusIntervalMs: 250 });
     expect(c.log).toEqual({ level: 'debug', format: 'pretty' });

@@ -4,6 +4,7 @@
  * path is absolute. docs/daemon-config.md documents each option.
  */
 import type { Diagnostic } from './layout-types.js';
+import type { JobCpuPolicy } from '../bastion/options.js';
 
 /** A TCP address; `host` is a name, an IPv4 address, or an IPv6 address without brackets. */
 export interface HostPort {
@@ -73,6 +74,8 @@ export interface ExecutorConfig {
   readonly killGraceMs: number;
   /** Nice value of every playbook's process group on the bastion; 0 leaves it alone. */
   readonly jobNice: number;
+  /** How the bastion's kernel schedules each playbook: SCHED_BATCH or SCHED_OTHER. */
+  readonly jobCpuPolicy: JobCpuPolicy;
 }
 
 export interface SchedulerConfig {

@@ -408,6 +408,14 @@ const CASES: Case[] = [
     RANGE,
   ],
   [
+    'job CPU policy not known',
+    { executor: { jobCpuPolicy: 'idle' } },
+    'jobCpuPolicy:',
+    'executor.jobCpuPolicy',
+    'expected one of "batch", "normal", got "idle"',
+    'TYPE',
+  ],
+  [
     'kill grace in words',
     { executor: { killGrace: 'soon' } },
     'killGrace:',

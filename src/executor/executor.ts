@@ -105,6 +105,7 @@ export class Executor {
     const runner = new AnsibleRunner(this.#conn, workspaces, {
       killGraceMs: o.killGraceMs,
       jobNice: o.jobNice,
+      jobCpuPolicy: o.jobCpuPolicy,
       python: o.runnerPython,
       logger: deps.logger,
       ...(o.ansiblePlaybook === undefined ? {} : { ansiblePlaybook: o.ansiblePlaybook }),

@@ -4,7 +4,12 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import type { BastionConnectionOptions, CommitSource } from '../bastion/index.js';
+import {
+  JOB_CPU_POLICIES,
+  type BastionConnectionOptions,
+  type CommitSource,
+  type JobCpuPolicy,
+} from '../bastion/index.js';
 import { ExecutorConfigError } from './errors.js';
 
 export interface ExecutorOptions {
@@ -29,6 +34,8 @@ export interface ExecutorOptions {
   readonly ansiblePlaybook?: string;
   /** Nice value (0-19) of every playbook's process group on the bastion; 0 disables. Default 10. */
   readonly jobNice?: number;
+  /** CPU scheduling policy of every playbook on the bastion. Default 'batch' (SCHED_BATCH). */
+  readonly jobCpuPolicy?: JobCpuPolicy;
   /** The Python 3 interpreter on the bastion that runs the job runner. Default `python3`. */
   readonly runnerPython?: string;
   /** Safety net: look for claimable requests this often even without a watch event. Default 5000 ms. */
@@ -49,6 +56,7 @@ export interface ResolvedExecutorOptions {
   readonly killGraceMs: number;
   readonly ansiblePlaybook: string | undefined;
   readonly jobNice: number;
+  readonly jobCpuPolicy: JobCpuPolicy;
   readonly runnerPython: string;
   readonly rescanIntervalMs: number;
   readonly recentLogs: number;
@@ -73,6 +81,7 @@ const schema = z.object({
   killGraceMs: int(0, 600_000).default(5_000),
   ansiblePlaybook: z.string().min(1).optional(),
   jobNice: int(0, 19).default(10),
+  jobCpuPolicy: z.enum(JOB_CPU_POLICIES).default('batch'),
   runnerPython: z
     .string()
     .regex(/^[A-Za-z0-9_./+-]+$/, 'a command name or path')

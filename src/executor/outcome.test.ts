@@ -128,6 +128,8 @@ describe('executor options', () => {
       killGraceMs: 5_000,
       keepWorkspaces: 20,
       rescanIntervalMs: 5_000,
+      jobNice: 10,
+      jobCpuPolicy: 'batch',
     });
     expect(Object.isFrozen(o)).toBe(true);
   });
@@ -135,6 +137,7 @@ describe('executor options', () => {
     const bad: Array<[Partial<ExecutorOptions>, string]> = [
       [{ slots: 0 }, 'slots'],
       [{ logRoot: 'relative/logs' }, 'logRoot'],
+      [{ jobCpuPolicy: 'idle' as never }, 'jobCpuPolicy'],
       [{ workspaceRoot: 'srv' }, 'workspaceRoot'],
       [{ logStream: { port: 70_000 } }, 'logStream.port'],
     ];

@@ -29,6 +29,10 @@ function statOf(pid: number): string[] {
 }
 /** The nice value of a process (field 19). */
 const niceOf = (pid: number): number => Number(statOf(pid)[16]);
+/** The scheduling policy of a process (field 41). */
+const policyOf = (pid: number): number => Number(statOf(pid)[38]);
+const SCHED_OTHER = 0;
+const SCHED_BATCH = 3;
 /** The session id of a process (field 6). */
 const sessionOf = (pid: number): number => Number(statOf(pid)[3]);
 
@@ -209,6 +213,17 @@ describe('job runner on the bastion', () => {
     expect(niceOf(runner.pid!)).toBe(0);
     ac.abort();
     await run;
+  });
+
+  it('starts a batch job under SCHED_BATCH, children included, and stays SCHED_OTHER itself', async () => {
+    const ac = new AbortController();
+    const batch = await withChild(runner, { signal: ac.signal, batch: true });
+    const normal = await withChild(runner, { signal: ac.signal });
+    expect([policyOf(batch.pgid), policyOf(batch.child)]).toEqual([SCHED_BATCH, SCHED_BATCH]);
+    expect([policyOf(normal.pgid), policyOf(normal.child)]).toEqual([SCHED_OTHER, SCHED_OTHER]);
+    expect(policyOf(runner.pid!)).toBe(SCHED_OTHER);
+    ac.abort();
+    await Promise.all([batch.run, normal.run]);
   });
 
   it("starts a job as a process group of its own in the runner's session", async () => {
