@@ -50,8 +50,8 @@ PREAMBLE = b'\ndrawbridge-runner-v1\n'
 GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': os.setpgrp}
 # SCHED_BATCH for jobs that ask for it: a batch task never preempts another on
 # wake-up. ansible-playbook wakes every millisecond to poll its workers, and in
-# one CPU group those wake-ups preempted the CPU-bound start-ups beside it: about
-# 10 % more CPU per playbook (docs/performance.md). chrt sets it in the child, so
+# one CPU group those wake-ups preempted the CPU-bound start-ups beside it: 5-10 %
+# more CPU per playbook (docs/performance.md). chrt sets it in the child, so
 # whatever the job forks inherits it and the runner keeps its vfork; a
 # preexec_fn (a fork) took 1.7 ms of the runner per start instead of 0.4, and
 # switching the runner's own policy around the vfork added 2-3 ms per start.
