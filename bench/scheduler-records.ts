@@ -175,26 +175,32 @@ export function runFigures(graph: FrozenGraph, times: ReadonlyMap<string, JobTim
   };
 }
 
-/** Busy and total jiffies of all CPUs, from /proc/stat. */
 /**
- * Sums, then removes, what the wrapper's \`times\` left per job in \`dir\`: the CPU
+ * Sums, then removes, what the wrapper's `times` left per job in `dir`: the CPU
  * seconds (user + system) of each ansible-playbook and of every process it
  * waited for. The same playbooks cost more CPU under some schedulings than
  * others (docs/performance.md), so the makespans alone do not tell why they differ.
+ * Throws unless there is one file per job: a missing one would undercount.
  */
-export function takeAnsibleCpuSeconds(dir: string): number {
+export function takeAnsibleCpuSeconds(dir: string, jobs: number): number {
+  const names = readdirSync(dir);
+  if (names.length !== jobs)
+    throw new Error(`ansible CPU: ${names.length} files in ${dir}, expected one per job (${jobs})`);
   let total = 0;
-  for (const name of readdirSync(dir)) {
+  for (const name of names) {
     const file = join(dir, name);
-    // Line 1: the shell's own times; line 2: its waited-for children's.
+    // Line 1: the shell's own times; line 2: its waited-for children's. The
+    // decimal separator follows the locale, as in EPOCHREALTIME.
     const children = readFileSync(file, 'utf8').split('\n')[1] ?? '';
-    for (const m of children.matchAll(/(\d+)m([\d.]+)s/g))
-      total += Number(m[1]) * 60 + Number(m[2]);
+    const parts = [...children.matchAll(/(\d+)m(\d+)[.,](\d+)s/g)];
+    if (parts.length !== 2) throw new Error(`ansible CPU: cannot read ${file}: ${children}`);
+    for (const m of parts) total += Number(m[1]) * 60 + Number(`${m[2]}.${m[3]}`);
     rmSync(file);
   }
   return Math.round(total * 10) / 10;
 }
 
+/** Busy and total jiffies of all CPUs, from /proc/stat. */
 export function cpuJiffies(): { busy: number; total: number } {
   const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const f = first.trim().split(/\s+/).slice(1).map(Number);

@@ -272,7 +272,7 @@ export const schedulerBench: Bench = {
         throw new Error('the buildset froze another graph than the bench computed');
       const dbTimes = recordsOf('drawbridge');
       const dbFigures = runFigures(graph, dbTimes);
-      const dbAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
+      const dbAnsibleCpu = takeAnsibleCpuSeconds(cpuDir, graph.jobs.length);
 
       // (2) make -j and make -j 1, same commands over OpenSSH, in the executor's workspace.
       const workspace = join(dir, 'bastion', buildset.id);
@@ -308,7 +308,7 @@ export const schedulerBench: Bench = {
       );
       const makeJ = await cpuShare(() => runMake(makeDir, PARALLEL));
       const makeFigures = runFigures(graph, recordsOf('make-j'));
-      const makeAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
+      const makeAnsibleCpu = takeAnsibleCpuSeconds(cpuDir, graph.jobs.length);
       const pairOf = (
         drawbridge: RunFigures,
         make: RunFigures,
@@ -328,16 +328,19 @@ export const schedulerBench: Bench = {
       for (let pair = 2; pair <= p.pairs; pair++) {
         await graphRun(`graph-${pair}`, wrapper);
         const again = runFigures(graph, recordsOf(`drawbridge-${pair}`));
-        const againCpu = takeAnsibleCpuSeconds(cpuDir);
+        const againCpu = takeAnsibleCpuSeconds(cpuDir, graph.jobs.length);
         await runMake(makeDir, PARALLEL);
         const make = runFigures(graph, recordsOf(`make-j-${pair}`));
         pairs.push(
-          pairOf(again, make, { drawbridge: againCpu, make: takeAnsibleCpuSeconds(cpuDir) }),
+          pairOf(again, make, {
+            drawbridge: againCpu,
+            make: takeAnsibleCpuSeconds(cpuDir, graph.jobs.length),
+          }),
         );
       }
       const seq = await cpuShare(() => runMake(makeDir, 1));
       const seqFigures = runFigures(graph, recordsOf('sequential'));
-      const seqAnsibleCpu = takeAnsibleCpuSeconds(cpuDir);
+      const seqAnsibleCpu = takeAnsibleCpuSeconds(cpuDir, graph.jobs.length);
       // (2b) make -j with the sleeper: the same fan-outs with no scheduler at all, unloaded.
       const sleeperMakeDir = join(dir, 'make-sleeper');
       mkdirSync(join(sleeperMakeDir, 'logs'), { recursive: true });
@@ -427,7 +430,7 @@ export const schedulerBench: Bench = {
             dispatch_by_release:
               "the same gaps grouped by the exit that released them: first_dependent is the latency, last_dependent includes starting the release's other dependents before it, per_further_dependent is the cost of each further start",
             ansible_cpu_s:
-              "user + system CPU seconds of the run's 60 ansible-playbook processes and everything they waited for (bash `times` in the wrapper); the same playbooks, so a difference is what the scheduling of the bastion's CPU cost them",
+              "user + system CPU seconds of the run's ansible-playbook processes (one per job) and everything they waited for (bash `times` in the wrapper); the same playbooks, so a difference is what the scheduling of the bastion's CPU cost them",
             trivial_jobs_per_s:
               'jobs / (enqueue event written -> buildset record endedAt); the checkout of the buildset is inside the wall time',
           },

@@ -56,7 +56,11 @@ GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': 
 # preexec_fn (a fork) took 1.7 ms of the runner per start instead of 0.4, and
 # switching the runner's own policy around the vfork added 2-3 ms per start.
 # Without chrt (util-linux) jobs run as SCHED_OTHER; the hello frame says so.
+# A batch job gets its nice value from nice(1) after chrt, not from setpriority:
+# some chrt versions set the policy with sched_setattr and nice 0, which would
+# undo the runner's setpriority, or fail (EPERM) for a user who may not lower it.
 CHRT = shutil.which('chrt')
+NICE = shutil.which('nice')
 
 
 def complain(what):
@@ -235,7 +239,10 @@ def launch_checked(req, lockfd):
     env = dict(os.environ)
     env.update(req.get('env') or {})
     argv = req['argv']
-    command = [CHRT, '--batch', '0'] + list(argv) if req.get('batch') and CHRT else argv
+    command = argv
+    if batched(req):
+        nice = req.get('nice') or 0
+        command = [CHRT, '--batch', '0'] + ([NICE, '-n', str(nice)] if nice else []) + list(argv)
     try:
         # The job inherits the shared workspace lock, so it is held while any of its processes lives.
         proc = subprocess.Popen(command, cwd=req.get('cwd'), env=env, stdin=subprocess.DEVNULL,
@@ -258,11 +265,15 @@ def launch_checked(req, lockfd):
         raise
 
 
+def batched(req):
+    return bool(req.get('batch') and CHRT and NICE and req.get('argv'))
+
+
 def started(job, req):
     jid = job.id
     proc = job.proc
     nice = req.get('nice') or 0
-    if nice:
+    if nice and not batched(req):
         try:
             os.setpriority(os.PRIO_PGRP, job.pgid, nice)
         except OSError:
@@ -566,7 +577,7 @@ def main():
     sel.register(0, selectors.EVENT_READ, 'in')
     sel.register(wake_r, selectors.EVENT_READ, 'wake')
     out.extend(PREAMBLE)
-    send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0], 'batch': CHRT is not None})
+    send_json(b'H', 0, {'pid': os.getpid(), 'python': sys.version.split()[0], 'batch': bool(CHRT and NICE)})
     while True:
         if state.get('signalled'):
             begin_end()

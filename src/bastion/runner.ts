@@ -186,7 +186,7 @@ class RunnerSession {
   #retired = false;
   #stderr = '';
   #hello: { resolve(): void; reject(e: Error): void } | undefined;
-  /** The runner found no chrt: batch jobs run as SCHED_OTHER (warned once). */
+  /** The runner found no chrt or nice: batch jobs run as SCHED_OTHER (warned once). */
   #noBatch = false;
   /** Output before the preamble (a login shell's noise), until the preamble is seen. */
   #noise: Buffer | null = Buffer.alloc(0);
@@ -278,7 +278,7 @@ class RunnerSession {
       if (job.batch && this.#noBatch) {
         this.#noBatch = false; // said once per runner
         this.log.warn(
-          'job runner: no chrt on the bastion (util-linux), so jobCpuPolicy batch is not applied; playbooks run as SCHED_OTHER',
+          'job runner: no chrt or nice on the bastion (util-linux, coreutils), so jobCpuPolicy batch is not applied; playbooks run as SCHED_OTHER',
         );
       }
       this.#send({

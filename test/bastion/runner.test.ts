@@ -215,11 +215,14 @@ describe('job runner on the bastion', () => {
     await run;
   });
 
-  it('starts a batch job under SCHED_BATCH, children included, and stays SCHED_OTHER itself', async () => {
+  it('starts a batch job under SCHED_BATCH at its nice value, children included, and stays SCHED_OTHER itself', async () => {
     const ac = new AbortController();
-    const batch = await withChild(runner, { signal: ac.signal, batch: true });
+    const batch = await withChild(runner, { signal: ac.signal, batch: true, nice: 7 });
     const normal = await withChild(runner, { signal: ac.signal });
     expect([policyOf(batch.pgid), policyOf(batch.child)]).toEqual([SCHED_BATCH, SCHED_BATCH]);
+    // The nice value comes through nice(1), after chrt: both apply.
+    expect([niceOf(batch.pgid), niceOf(batch.child)]).toEqual([7, 7]);
+    expect(Number(statOf(batch.child)[2])).toBe(batch.pgid);
     expect([policyOf(normal.pgid), policyOf(normal.child)]).toEqual([SCHED_OTHER, SCHED_OTHER]);
     expect(policyOf(runner.pid!)).toBe(SCHED_OTHER);
     ac.abort();
