@@ -55,7 +55,7 @@ GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': 
 # whatever the job forks inherits it and the runner keeps its vfork; a
 # preexec_fn (a fork) took 1.7 ms of the runner per start instead of 0.4, and
 # switching the runner's own policy around the vfork added 2-3 ms per start.
-# Without chrt (util-linux) jobs run as SCHED_OTHER; the hello frame says so.
+# Without chrt (util-linux) or nice (coreutils) jobs run as SCHED_OTHER; the hello says so.
 # A batch job gets its nice value from nice(1) after chrt, not from setpriority:
 # some chrt versions set the policy with sched_setattr and nice 0, which would
 # undo the runner's setpriority, or fail (EPERM) for a user who may not lower it.
