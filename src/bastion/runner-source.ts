@@ -48,17 +48,10 @@ PREAMBLE = b'\ndrawbridge-runner-v1\n'
 # weigh as much as the runner, and a wide level of them would starve it.
 # process_group (3.11+) keeps vfork; older Pythons pay a fork for preexec_fn.
 GROUP = {'process_group': 0} if sys.version_info >= (3, 11) else {'preexec_fn': os.setpgrp}
-# SCHED_BATCH for jobs that ask for it: a batch task never preempts another on
-# wake-up. ansible-playbook wakes every millisecond to poll its workers, and in
-# one CPU group those wake-ups preempted the CPU-bound start-ups beside it: 5-10 %
-# more CPU per playbook (docs/performance.md). chrt sets it in the child, so
-# whatever the job forks inherits it and the runner keeps its vfork; a
-# preexec_fn (a fork) took 1.7 ms of the runner per start instead of 0.4, and
-# switching the runner's own policy around the vfork added 2-3 ms per start.
-# Without chrt (util-linux) or nice (coreutils) jobs run as SCHED_OTHER; the hello says so.
-# A batch job gets its nice value from nice(1) after chrt, not from setpriority:
-# some chrt versions set the policy with sched_setattr and nice 0, which would
-# undo the runner's setpriority, or fail (EPERM) for a user who may not lower it.
+# Batch jobs run as 'chrt --batch 0 nice -n N argv': ansible's 1 ms polling wake-ups
+# then never preempt the start-ups beside them (docs/performance.md, sixth round).
+# chrt in the child keeps the runner's vfork, and nice comes after it because some
+# chrt versions reset the nice value. Without either, jobs run as SCHED_OTHER.
 CHRT = shutil.which('chrt')
 NICE = shutil.which('nice')
 

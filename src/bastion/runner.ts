@@ -186,8 +186,8 @@ class RunnerSession {
   #retired = false;
   #stderr = '';
   #hello: { resolve(): void; reject(e: Error): void } | undefined;
-  /** The runner found no chrt or nice: batch jobs run as SCHED_OTHER (warned once). */
-  #noBatch = false;
+  /** The runner found no chrt or nice, and no batch job has been warned about yet. */
+  #warnNoBatch = false;
   /** Output before the preamble (a login shell's noise), until the preamble is seen. */
   #noise: Buffer | null = Buffer.alloc(0);
   #corrupt: Error | undefined;
@@ -275,8 +275,8 @@ class RunnerSession {
         reject: (e) => (done(), reject(e)),
       };
       this.#pending.set(id, pending);
-      if (job.batch && this.#noBatch) {
-        this.#noBatch = false; // said once per runner
+      if (job.batch && this.#warnNoBatch) {
+        this.#warnNoBatch = false;
         this.log.warn(
           'job runner: no chrt or nice on the bastion (util-linux, coreutils), so jobCpuPolicy batch is not applied; playbooks run as SCHED_OTHER',
         );
@@ -308,7 +308,7 @@ class RunnerSession {
     if (frame.type === 'H') {
       const hello = jsonPayload(frame);
       this.pid = typeof hello.pid === 'number' ? hello.pid : undefined;
-      this.#noBatch = hello.batch === false;
+      this.#warnNoBatch = hello.batch === false;
       this.#hello?.resolve();
       return;
     }
