@@ -153,4 +153,32 @@ describe('scheduler wake-ups without the safety tick', () => {
     expect(await global.ids()).toEqual([poison.slice(poison.lastIndexOf('/') + 1)]);
     await zk.delete(poison);
   });
+
+  it('applies the events of a pipeline past one it cannot read, keeps it, and does not spin on it', async () => {
+    const { zk } = w.world;
+    const queue = cancelQueue();
+    // Not an event: the pipeline's passes cannot decode it, now or later.
+    const poison = await zk.create(`${queue.entriesPath}/e-`, Buffer.from('{"not":"an event"}'), {
+      mode: 'persistent_sequential',
+    });
+    const before = scheduler.rounds;
+    for (let i = 0; i < 5; i++)
+      await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: `after-poison-${i}` });
+    // Two per pass: the five behind it need three passes, each asking for the next.
+    await waitUntil(
+      async () => (await queue.ids()).length === 1,
+      'the 5 dequeue events behind the unreadable one to be applied and acked',
+      15_000,
+    );
+    expect(await queue.ids()).toEqual([poison.slice(poison.lastIndexOf('/') + 1)]);
+    expect(scheduler.rounds - before).toBeLessThan(20);
+    // Still the pipeline's: a later event is applied too.
+    await w.manage({ type: 'dequeue', pipeline: 'cancel', buildsetId: 'after-poison-late' });
+    await waitUntil(
+      async () => (await queue.ids()).length === 1,
+      'a later dequeue event to be applied past the unreadable one',
+      15_000,
+    );
+    await zk.delete(poison);
+  });
 });

@@ -23,6 +23,7 @@ import {
 import type { TxOp, ZkClient } from '../../zk/client.js';
 import { commit, opBytes } from '../../zk/document.js';
 import { ZkBadVersionError, ZkError, ZkNoNodeError, ZkNodeExistsError } from '../../zk/errors.js';
+import { ZkDecodeError, ZkShardCorruptError } from '../../zk/recipe-errors.js';
 import { contenders, ZkMutex } from '../../zk/lock.js';
 import type { ZkPaths } from '../../zk/paths.js';
 import { ZkEventQueue, type QueueEntry } from '../../zk/queue.js';
@@ -113,6 +114,8 @@ export class PipelinePasses {
   #cleanVersion: number | null | undefined;
   #statusWritten = false;
   #retiring = false;
+  /** Per queue path: events this scheduler could not read, logged once and skipped since. */
+  readonly #unreadable = new Map<string, Set<string>>();
 
   constructor(
     readonly pipeline: Pipeline,
@@ -197,14 +200,15 @@ export class PipelinePasses {
     const limit = this.deps.options.eventsPerPass;
     // Side by side: under the lock nobody else writes the state or acks events, so the
     // order of these reads does not matter, and in series they were five round trips.
-    const [snap, management, results, triggers, leases] = await Promise.all([
+    const [snap, m, r, t, leases] = await Promise.all([
       this.#store.load(),
-      this.management.read(limit),
-      this.results.read(limit),
-      this.triggers.read(limit),
+      this.#readQueue(this.management, limit),
+      this.#readQueue(this.results, limit),
+      this.#readQueue(this.triggers, limit),
       // One listing instead of a read per queued request each pass: a claimed request has a lease.
       unlessMissing(this.deps.zk.children(this.deps.paths.buildLocks()), []),
     ]);
+    const [management, results, triggers] = [m.entries, r.entries, t.entries];
     const reconciled = this.#cleanVersion !== snap.stateVersion || snap.stateVersion === null;
     if (reconciled) await this.#reconcile(snap);
     const d = new PassDraft(snap.state, new Map(snap.records));
@@ -237,8 +241,8 @@ export class PipelinePasses {
     if (d.actions.some((a) => a.type === 'release-semaphores' && a.semaphores.length > 0))
       return 'released';
     if (d.state.queue.some((id) => d.records.get(id)?.state === 'done')) return 'again';
-    // A full batch read: more may wait, and acks wake nobody (see wakeups.ts).
-    if ([management, results, triggers].some((q) => q.length >= limit)) return 'again';
+    // Events left unread: acks wake nobody (see wakeups.ts), so ask for the round.
+    if ([m, r, t].some((q) => q.more)) return 'again';
     return d.dirty || events > 0 ? 'done' : 'idle';
   }
 
@@ -258,6 +262,42 @@ export class PipelinePasses {
         'trigger',
         at - (e.value.type === 'timer' ? e.value.firedAt : e.value.receivedAt),
       );
+  }
+
+  /**
+   * Up to `limit` of the queue's events, oldest first, past any this scheduler
+   * cannot decode: one written by a newer version during a rolling upgrade, or
+   * damaged, must not stop the pipeline. It stays for a scheduler that can
+   * read it (or an operator, who is told its path once) and is not read again.
+   */
+  async #readQueue<T>(
+    queue: ZkEventQueue<T>,
+    limit: number,
+  ): Promise<{ entries: QueueEntry<T>[]; more: boolean }> {
+    const ids = await queue.ids();
+    let skip = this.#unreadable.get(queue.entriesPath);
+    if (skip !== undefined) {
+      const pending = new Set(ids);
+      for (const id of skip) if (!pending.has(id)) skip.delete(id);
+    }
+    const wanted = skip === undefined ? ids : ids.filter((id) => !skip?.has(id));
+    const entries: QueueEntry<T>[] = [];
+    for (const e of await queue.readEach(wanted.slice(0, limit))) {
+      if (!('error' in e)) {
+        entries.push(e);
+        continue;
+      }
+      if (!(e.error instanceof ZkDecodeError || e.error instanceof ZkShardCorruptError))
+        throw e.error;
+      skip ??= new Set();
+      this.#unreadable.set(queue.entriesPath, skip);
+      skip.add(e.id);
+      this.#log.error(
+        { err: e.error, znode: `${queue.entriesPath}/${e.id}` },
+        'pipeline event cannot be read; skipped and kept (delete the znode if no scheduler can read it)',
+      );
+    }
+    return { entries, more: wanted.length > limit };
   }
 
   async #applyEvents(
