@@ -7,8 +7,8 @@
  *     the buildset's makespan over the critical path of its own measured
  *     build times, and how long a dependent waits after its last parent ends;
  * (2) the same graph and the same remote commands run by `make -j` and by
- *     `make -j 1` (sequential), over OpenSSH, in the same run; (1) and
- *     `make -j` twice, interleaved, in a full run (the make ratio is their mean);
+ *     `make -j 1` (sequential), over OpenSSH, in the same run; three (1) /
+ *     `make -j` pairs in a full run, in alternating order (the ratio is their mean);
  * (1b, 2b) the graph again through Drawbridge and through `make -j`, with a
  *     sleeper in place of ansible-playbook: the same fan-outs, unloaded;
  * (3) a wide layout of trivial jobs whose ansible-playbook is a stub:
@@ -18,6 +18,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { pipelineJobs } from '../src/config/index.js';
 import { freezeGraph, topologicalLevels, type FrozenGraph } from '../src/graph/index.js';
 import type { Buildset } from '../src/model/index.js';
@@ -49,12 +50,12 @@ interface Params {
   readonly sleepBase: number;
   readonly sleepStep: number;
   readonly trivialJobs: number;
-  /** Interleaved Drawbridge / make -j pairs behind makespan_over_make_j. */
+  /** Drawbridge / make -j pairs behind makespan_over_make_j, which of the two goes first alternating. */
   readonly pairs: number;
 }
 
-const FULL: Params = { jobs: 60, sleepBase: 1, sleepStep: 0.5, trivialJobs: 200, pairs: 2 };
-const QUICK: Params = { jobs: 8, sleepBase: 0.2, sleepStep: 0.1, trivialJobs: 100, pairs: 1 };
+const FULL: Params = { jobs: 60, sleepBase: 1, sleepStep: 0.5, trivialJobs: 200, pairs: 3 };
+const QUICK: Params = { jobs: 8, sleepBase: 0.2, sleepStep: 0.1, trivialJobs: 100, pairs: 2 };
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -103,6 +104,22 @@ sleep "\${s:-0}"
 ${stamp(recordFile, 'end')}
 ${stamp(recordFile, 'exit')}
 `;
+}
+
+/**
+ * One playbook run on this machine (the bastion's), not measured: the first
+ * ansible-playbook after a while reads its Python modules from disk.
+ */
+async function warmUpAnsible(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const playbook = join(dir, 'warm-up.yml');
+  writeFileSync(
+    playbook,
+    '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: "true"\n',
+  );
+  await execa('ansible-playbook', ['-i', 'localhost,', '-c', 'local', playbook], {
+    env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(dir, 'tmp') },
+  });
 }
 
 /** Where the time between a parent's exit and its dependent's launch went, per edge (ms). */
@@ -265,8 +282,31 @@ export const schedulerBench: Bench = {
         return readRecords(file, graph);
       };
 
+      /** The ZooKeeper server's CPU seconds during `fn`, beside its value. */
+      const zkCpu = async <T>(fn: () => Promise<T>) => {
+        const ms = () => treeCpuMs({ zookeeper: server?.pid ?? -1 }).zookeeper ?? 0;
+        const before = ms();
+        const value = await fn();
+        return { value, zookeeperCpuS: r3((ms() - before) / 1000) };
+      };
+
+      // (0) Warm-up, not measured: the trivial layout through Drawbridge once and one
+      // playbook. Run 1 came first on a fresh ZooKeeper JVM (its JIT compiling beside the
+      // playbooks), and `make -j` never did; a production ZooKeeper and bastion are warm.
+      await runBuildset({
+        connectString: `${zk}/bench-warm-up`,
+        layout: repo.trivialLayoutSpec,
+        pipeline: TRIVIAL_PIPELINE,
+        commit: repo.sha,
+        executor: executorOptions(stub, 'warm-up'),
+        schedulers: 2,
+        timeoutMs: 120_000,
+      });
+      await warmUpAnsible(join(dir, 'warm-up'));
+
       // (1) Drawbridge: two schedulers, one executor.
-      const db = await cpuShare(() => graphRun('graph', wrapper));
+      const dbShare = await cpuShare(() => zkCpu(() => graphRun('graph', wrapper)));
+      const db = { ...dbShare, value: dbShare.value.value };
       const buildset = db.value.buildset;
       if (edgesOf(buildset.graph) !== edgesOf(graph))
         throw new Error('the buildset froze another graph than the bench computed');
@@ -313,29 +353,60 @@ export const schedulerBench: Bench = {
         drawbridge: RunFigures,
         make: RunFigures,
         cpu: { drawbridge: number; make: number },
+        orchestration: {
+          first: 'drawbridge' | 'make_j';
+          component_processes_cpu_s: number;
+          zookeeper_cpu_s: number;
+        },
       ) => ({
         drawbridge_ms: drawbridge.makespan_ms,
         make_j_ms: make.makespan_ms,
         ratio: r3(drawbridge.makespan_ms / make.makespan_ms),
         dispatch_latency_ms: drawbridge.dispatch_latency_ms,
         ansible_cpu_s: cpu,
+        ...orchestration,
       });
-      // (1', 2') More Drawbridge / make -j pairs, interleaved: on a shared machine either
-      // makespan moved by 10-20 % between runs minutes apart, so one pair decides little.
+      // (1', 2') More Drawbridge / make -j pairs. The machine's speed drifts over a
+      // bench, so one pair decides little, and the order alternates (D M, M D, D M):
+      // with Drawbridge always first, a drift in either direction favoured one side.
       const pairs = [
-        pairOf(dbFigures, makeFigures, { drawbridge: dbAnsibleCpu, make: makeAnsibleCpu }),
+        pairOf(
+          dbFigures,
+          makeFigures,
+          { drawbridge: dbAnsibleCpu, make: makeAnsibleCpu },
+          {
+            first: 'drawbridge',
+            component_processes_cpu_s: r3(db.value.processCpuMs / 1000),
+            zookeeper_cpu_s: dbShare.value.zookeeperCpuS,
+          },
+        ),
       ];
       for (let pair = 2; pair <= p.pairs; pair++) {
-        await graphRun(`graph-${pair}`, wrapper);
-        const again = runFigures(graph, recordsOf(`drawbridge-${pair}`));
-        const againCpu = takeAnsibleCpuSeconds(cpuDir, graph.jobs.length);
-        await runMake(makeDir, PARALLEL);
-        const make = runFigures(graph, recordsOf(`make-j-${pair}`));
+        const drawbridgeRun = async () => {
+          const run = await zkCpu(() => graphRun(`graph-${pair}`, wrapper));
+          const figures = runFigures(graph, recordsOf(`drawbridge-${pair}`));
+          return { run, figures, cpu: takeAnsibleCpuSeconds(cpuDir, graph.jobs.length) };
+        };
+        const makeRun = async () => {
+          await runMake(makeDir, PARALLEL);
+          const figures = runFigures(graph, recordsOf(`make-j-${pair}`));
+          return { figures, cpu: takeAnsibleCpuSeconds(cpuDir, graph.jobs.length) };
+        };
+        const makeFirst = pair % 2 === 0;
+        const make = makeFirst ? await makeRun() : undefined;
+        const again = await drawbridgeRun();
+        const makeAfter = make ?? (await makeRun());
         pairs.push(
-          pairOf(again, make, {
-            drawbridge: againCpu,
-            make: takeAnsibleCpuSeconds(cpuDir, graph.jobs.length),
-          }),
+          pairOf(
+            again.figures,
+            makeAfter.figures,
+            { drawbridge: again.cpu, make: makeAfter.cpu },
+            {
+              first: makeFirst ? 'make_j' : 'drawbridge',
+              component_processes_cpu_s: r3(again.run.value.processCpuMs / 1000),
+              zookeeper_cpu_s: again.run.zookeeperCpuS,
+            },
+          ),
         );
       }
       const seq = await cpuShare(() => runMake(makeDir, 1));
@@ -419,7 +490,7 @@ export const schedulerBench: Bench = {
               'launch: the ansible-playbook wrapper on the bastion starts (the job runner has already checked the workspace, written the vars and spawned it, niced); ansible start-up follows and is inside each job duration',
             end: 'exit: ansible-playbook has exited on the bastion',
             makespan_over_make_j:
-              'mean over interleaved pairs (Drawbridge run, then make -j) of Drawbridge makespan / make -j makespan; 2 pairs in a full run, 1 with --quick; the other figures are from the first pair',
+              'mean over pairs of Drawbridge makespan / make -j makespan; 3 pairs in a full run, 2 with --quick (the first Drawbridge then make -j, the second make -j first, the third Drawbridge first); after an unmeasured warm-up; the other figures are from the first pair',
             makespan: 'first launch to last exit, bastion clock, from the record file',
             critical_path:
               'criticalPath() over the frozen graph, each job weighted by its own launch->exit in the same run',
