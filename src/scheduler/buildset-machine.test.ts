@@ -360,6 +360,21 @@ describe('applyInputs', () => {
     expect(dispatched.jobs.map((j) => j.state)).toEqual(['QUEUED', 'QUEUED', 'WAITING']);
   });
 
+  it('leaves its input as it was and shares the graph, which nothing changes, with the result', () => {
+    const dispatched = dispatchAll(running(buildset([job('a'), job('b', ['a'])])));
+    const before = structuredClone(dispatched);
+    const t = applyInputs(dispatched, [completion(dispatched, 'a', 'FAILURE')], 2000);
+    expect(t.buildset.jobs.map((j) => j.state)).toEqual(['FAILURE', 'SKIPPED']);
+    expect(dispatched).toEqual(before);
+    expect(t.buildset.graph).toBe(dispatched.graph);
+    const ready = running(buildset([job('c')]));
+    const readyBefore = structuredClone(ready);
+    const marked = markAllDispatched(ready, [{ job: 'c', requestId: 'rc' }], 1);
+    expect(marked.buildset.jobs[0]?.state).toBe('QUEUED');
+    expect(ready).toEqual(readyBefore);
+    expect(marked.buildset.graph).toBe(ready.graph);
+  });
+
   it('returns the buildset itself when no input changes it, and refuses a foreign result', () => {
     const bs = running(buildset([job('a')]));
     const stale = { type: 'build-started', requestId: 'nobody', at: 1 } as const;

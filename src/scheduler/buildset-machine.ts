@@ -23,6 +23,7 @@ import {
 import { WrongBuildsetError } from './errors.js';
 import { isRetryable, jobStateFor, lostOutcome, summarize } from './job-outcome.js';
 import { endBuildset, finishJob, settle } from './settle.js';
+import { draftOf } from './graph-view.js';
 
 export type BuildsetInput =
   /** Leave the queue: request the checkout step, whose first request gets `requestId`. */
@@ -54,7 +55,7 @@ export function applyInputs(
   for (const input of inputs)
     if (input.type === 'build-completed' && input.buildsetId !== bs.id)
       throw new WrongBuildsetError(bs.id, input.buildsetId);
-  const draft = structuredClone(bs);
+  const draft = draftOf(bs);
   const actions: BuildsetAction[] = [];
   let changed = false;
   // step() leaves the draft untouched when it returns false, so one draft serves all.

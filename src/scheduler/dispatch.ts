@@ -13,7 +13,7 @@ import {
   type Transition,
 } from './actions.js';
 import { NotDispatchableError } from './errors.js';
-import { graphOf, statesOf } from './graph-view.js';
+import { draftOf, graphOf, statesOf } from './graph-view.js';
 import { buildsetRelease } from './settle.js';
 
 export interface DispatchCandidate {
@@ -75,7 +75,7 @@ export function markAllDispatched(
     marks.push({ index, requestId });
   }
   if (marks.length === 0) return { buildset: bs, actions: [] };
-  const draft = structuredClone(bs);
+  const draft = draftOf(bs);
   const actions: BuildsetAction[] = [];
   for (const { index, requestId } of marks) {
     const frozen = draft.graph.jobs[index]!;
