@@ -307,8 +307,8 @@ export const schedulerBench: Bench = {
       };
 
       // (0) Warm-up, not measured: the trivial layout through Drawbridge once and one
-      // playbook. Run 1 came first on a fresh ZooKeeper JVM (its JIT compiling beside the
-      // playbooks), and `make -j` never did; a production ZooKeeper and bastion are warm.
+      // playbook. Run 1 came first on a fresh ZooKeeper, which at first costs two to three
+      // times the CPU per request, and `make -j` never did; a production server is warm.
       await runBuildset({
         connectString: `${zk}/bench-warm-up`,
         layout: repo.trivialLayoutSpec,
