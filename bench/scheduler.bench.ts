@@ -291,6 +291,17 @@ export const schedulerBench: Bench = {
           timeoutMs,
           pollMs: 500,
         });
+      /** The trivial layout through Drawbridge, with the stub, in a chroot and log dir named `name`. */
+      const trivialRun = (name: string) =>
+        runBuildset({
+          connectString: `${zk}/bench-${name}`,
+          layout: repo.trivialLayoutSpec,
+          pipeline: TRIVIAL_PIPELINE,
+          commit: repo.sha,
+          executor: executorOptions(stub, name),
+          schedulers: 2,
+          timeoutMs: 120_000,
+        });
       /** The record lines of the run just ended, kept as `<name>.log`. */
       const recordsOf = (name: string): Map<string, JobTimes> => {
         const file = join(records, `${name}.log`);
@@ -309,15 +320,7 @@ export const schedulerBench: Bench = {
       // (0) Warm-up, not measured: the trivial layout through Drawbridge once and one
       // playbook. Run 1 came first on a fresh ZooKeeper, which at first costs two to three
       // times the CPU per request, and `make -j` never did; a production server is warm.
-      await runBuildset({
-        connectString: `${zk}/bench-warm-up`,
-        layout: repo.trivialLayoutSpec,
-        pipeline: TRIVIAL_PIPELINE,
-        commit: repo.sha,
-        executor: executorOptions(stub, 'warm-up'),
-        schedulers: 2,
-        timeoutMs: 120_000,
-      });
+      await trivialRun('warm-up');
       await warmUpAnsible(join(dir, 'warm-up'));
 
       // (1) Drawbridge: two schedulers, one executor.
@@ -453,17 +456,7 @@ export const schedulerBench: Bench = {
         });
       const zk0 = await zkCounters(server.connectString);
       const trees0 = trees();
-      const trivial = await cpuShare(() =>
-        runBuildset({
-          connectString: `${server!.connectString}/bench-trivial`,
-          layout: repo.trivialLayoutSpec,
-          pipeline: TRIVIAL_PIPELINE,
-          commit: repo.sha,
-          executor: executorOptions(stub, 'trivial'),
-          schedulers: 2,
-          timeoutMs: 120_000,
-        }),
-      );
+      const trivial = await cpuShare(() => trivialRun('trivial'));
       const treesPerJob = cpuDelta(trees0, trees(), trivial.value.buildset.jobs.length);
       const zkPerJob = cpuDelta(
         zk0,
@@ -475,25 +468,14 @@ export const schedulerBench: Bench = {
       const checkoutEnd = tb.checkout.endedAt ?? tb.startedAt ?? trivial.value.enqueuedAt;
       const firstStart = Math.min(...tb.jobs.map((j) => j.lastOutcome?.startedAt ?? Infinity));
       const lastEnd = Math.max(...tb.jobs.map((j) => j.lastOutcome?.endedAt ?? 0));
-      const firstPerS = r3(tb.jobs.length / ((ended - trivial.value.enqueuedAt) / 1000));
+      /** Jobs / (enqueue event written -> the buildset record's endedAt). */
+      const jobsPerS = ({ buildset: b, enqueuedAt }: { buildset: Buildset; enqueuedAt: number }) =>
+        r3(b.jobs.length / (((b.endedAt ?? Date.now()) - enqueuedAt) / 1000));
       // (3') The same buildset again: one run is about a second, long enough for one hiccup
       // of a shared machine to move it by 20 %, so the figure is the median of the runs.
-      const trivialRuns = [firstPerS];
-      for (let run = 2; run <= p.trivialRuns; run++) {
-        const again = await runBuildset({
-          connectString: `${server.connectString}/bench-trivial-${run}`,
-          layout: repo.trivialLayoutSpec,
-          pipeline: TRIVIAL_PIPELINE,
-          commit: repo.sha,
-          executor: executorOptions(stub, `trivial-${run}`),
-          schedulers: 2,
-          timeoutMs: 120_000,
-        });
-        const b = again.buildset;
-        trivialRuns.push(
-          r3(b.jobs.length / (((b.endedAt ?? Date.now()) - again.enqueuedAt) / 1000)),
-        );
-      }
+      const trivialRuns = [jobsPerS(trivial.value)];
+      for (let run = 2; run <= p.trivialRuns; run++)
+        trivialRuns.push(jobsPerS(await trivialRun(`trivial-${run}`)));
       const trivialPerS = percentile(trivialRuns, 50);
 
       const latency = dbFigures.dispatch_latency_ms;
